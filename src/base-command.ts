@@ -1,0 +1,84 @@
+import {Command, Errors, type Interfaces} from '@oclif/core'
+
+import {type Home, resolveHome} from './lib/config/home.js'
+import {ExitCode, FlowlogError, PartialFailureError, redact} from './lib/errors.js'
+import {Terminal} from './lib/ui/terminal.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * Every flowlog command extends this: --json through oclif's enableJsonFlag, human output silent under --json,
+ * FlowlogErrors mapped to the documented exit codes, colour decided once, Ctrl-C → 130.
+ */
+export abstract class BaseCommand extends Command {
+  static enableJsonFlag = true
+
+  protected term!: Terminal
+  protected home!: Home
+  private sigintHandler?: () => void
+
+  async init(): Promise<void> {
+    await super.init()
+    this.term = new Terminal({json: this.jsonEnabled()})
+    this.home = resolveHome({dataDir: this.config.dataDir, configDir: this.config.configDir})
+    this.sigintHandler = () => {
+      this.term.stopSpinner()
+      process.stderr.write('\ninterrupted\n')
+      process.exit(ExitCode.interrupted)
+    }
+    process.once('SIGINT', this.sigintHandler)
+  }
+
+  async finally(err: Error | undefined): Promise<void> {
+    if (this.sigintHandler) process.removeListener('SIGINT', this.sigintHandler)
+    this.term?.stopSpinner()
+    await super.finally(err)
+  }
+
+  /** Plain JSON on stdout (colourised only when colour is on). */
+  logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+  }
+
+  /** Mark the run as partially failed (exit 5) while still returning the result for --json. */
+  protected partial(message: string): void {
+    this.term.error(message)
+    process.exitCode = ExitCode.partial
+  }
+
+  async catch(err: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<unknown> {
+    this.term?.stopSpinner()
+    // oclif's own errors (flag parsing: exit 2, this.exit()) keep their behaviour.
+    if (err instanceof Errors.ExitError) throw err
+    if (!(err instanceof FlowlogError) && err.oclif?.exit !== undefined) {
+      if (this.jsonEnabled()) {
+        this.logJson({error: {code: 'usage', message: redact(err.message), exitCode: err.oclif.exit}})
+        this.exit(err.oclif.exit)
+      }
+      throw err
+    }
+    const term = this.term ?? new Terminal({json: this.jsonEnabled()})
+    let exitCode: number
+    let payload: Record<string, unknown>
+    if (err instanceof FlowlogError) {
+      exitCode = err.exitCode
+      payload = {code: err.code, message: redact(err.message), exitCode, suggestions: err.suggestions, ...(err.detail ? {detail: err.detail} : {})}
+      if (this.jsonEnabled()) {
+        if (err instanceof PartialFailureError && err.result !== undefined) this.logJson(err.result)
+        else this.logJson({error: payload})
+      }
+      term.error(redact(err.message))
+      for (const s of err.suggestions) term.err(`  ${term.ce.dim('→')} ${redact(s)}`)
+    } else {
+      exitCode = ExitCode.internal
+      payload = {code: 'internal', message: redact(err?.message ?? String(err)), exitCode}
+      if (this.jsonEnabled()) this.logJson({error: payload})
+      term.error(`internal error: ${redact(err?.message ?? String(err))}`)
+      if (process.env.DEBUG) term.err(redact(err?.stack ?? ''))
+      else term.err(term.ce.dim('  → run again with DEBUG=1 for details; this is a bug, please report it'))
+    }
+    this.exit(exitCode)
+    return undefined
+  }
+}

@@ -1,0 +1,104 @@
+import {gunzipSync} from 'node:zlib'
+
+import {FlowlogError} from '../errors.js'
+import {parseTimestamp} from './time.js'
+
+/** A per-object error: the object is bad, the run goes on. */
+export class ObjectFormatError extends FlowlogError {
+  constructor(message: string) {
+    super(message, 1, {code: 'object_format'})
+  }
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | {[k: string]: JsonValue}
+export type JsonObject = {[k: string]: JsonValue}
+
+export interface FlowLogObject {
+  /** Header fields in the object's order, without `flow_logs` (`number_of_flow_logs` is kept here, raw). */
+  header: JsonObject
+  records: JsonObject[]
+  warnings: string[]
+  /** Normalised state: ok, skip data (data lost: counts are lower bounds), or unknown. */
+  state: 'ok' | 'skip data' | 'unknown' | 'missing'
+  /** The value of number_of_flow_logs when it disagrees with the array. */
+  countMismatch?: {declared: unknown; actual: number}
+}
+
+const GZIP_MAGIC_0 = 0x1f
+const GZIP_MAGIC_1 = 0x8b
+
+/** Decode the bytes of an object: gunzip when they start with the gzip magic (multi-member works), else UTF-8 text. */
+export function decodeObjectBytes(bytes: Uint8Array): string {
+  if (bytes.length >= 2 && bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1) {
+    let out: Buffer
+    try {
+      out = gunzipSync(bytes)
+    } catch (error) {
+      throw new ObjectFormatError(`corrupt gzip: ${(error as Error).message}`)
+    }
+    return out.toString('utf8')
+  }
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+  let i = 0
+  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t' || text[i] === '\uFEFF')) i++
+  if (text[i] !== '{') throw new ObjectFormatError('not a flow-log object (neither gzip nor JSON)')
+  return text
+}
+
+function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Parse an object's JSON text into header and records, tolerating what real objects do (flow-log-format.md §4). */
+export function parseObjectText(text: string): FlowLogObject {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (error) {
+    throw new ObjectFormatError(`invalid JSON: ${(error as Error).message}`)
+  }
+  if (!isPlainObject(doc)) throw new ObjectFormatError('not a flow-log object: the JSON document is not an object')
+  if (!('flow_logs' in doc)) throw new ObjectFormatError('not a flow-log object: no flow_logs array')
+  const flowLogs = doc.flow_logs
+  if (!Array.isArray(flowLogs)) throw new ObjectFormatError('wrong shape: flow_logs is not an array')
+  const warnings: string[] = []
+  const header: JsonObject = {}
+  for (const [k, v] of Object.entries(doc)) if (k !== 'flow_logs') header[k] = v
+  const records: JsonObject[] = []
+  for (let i = 0; i < flowLogs.length; i++) {
+    const r = flowLogs[i]
+    if (!isPlainObject(r)) throw new ObjectFormatError(`wrong shape: flow_logs[${i}] is not an object`)
+    records.push(r)
+  }
+  let countMismatch: FlowLogObject['countMismatch']
+  if ('number_of_flow_logs' in header && Number(header.number_of_flow_logs) !== records.length) {
+    countMismatch = {declared: header.number_of_flow_logs, actual: records.length}
+    warnings.push(`number_of_flow_logs is ${JSON.stringify(header.number_of_flow_logs)} but flow_logs has ${records.length} records`)
+  }
+  let state: FlowLogObject['state'] = 'missing'
+  if (typeof header.state === 'string') {
+    const s = header.state.toLowerCase()
+    if (s === 'ok') state = 'ok'
+    else if (s === 'skip data') {
+      state = 'skip data'
+      warnings.push('state is "skip data": the collector lost data in this window, counts are lower bounds')
+    } else {
+      state = 'unknown'
+      warnings.push(`unknown state ${JSON.stringify(header.state)}`)
+    }
+  }
+  return {header, records, warnings, state, countMismatch}
+}
+
+/** Read one object's bytes (gzip or JSON, sniffed) into its header and records. */
+export function readObject(bytes: Uint8Array): FlowLogObject {
+  return parseObjectText(decodeObjectBytes(bytes))
+}
+
+/**
+ * A record's time (epoch ms): start_time, else connection_start_time, else capture_start_time (of the row, which holds
+ * the header's fields). Undefined when none parses.
+ */
+export function recordTime(row: JsonObject): number | undefined {
+  return parseTimestamp(row.start_time) ?? parseTimestamp(row.connection_start_time) ?? parseTimestamp(row.capture_start_time)
+}

@@ -1,0 +1,122 @@
+import type {ChalkInstance} from 'chalk'
+import ora, {type Ora} from 'ora'
+
+import {redact} from '../errors.js'
+import {colourEnabled, makeChalk} from './colour.js'
+
+/**
+ * The only place that writes to the terminal. Data goes to stdout (`out`), everything for people — progress, hints,
+ * warnings, spinners — to stderr. Under --json the human stdout output is suppressed by the command, and stderr
+ * stays quiet apart from warnings and errors.
+ */
+export interface TerminalOptions {
+  json?: boolean
+  quiet?: boolean
+  env?: NodeJS.ProcessEnv
+  stdout?: NodeJS.WriteStream | {write(s: string): boolean; isTTY?: boolean}
+  stderr?: NodeJS.WriteStream | {write(s: string): boolean; isTTY?: boolean}
+}
+
+export class Terminal {
+  readonly colour: boolean
+  readonly errColour: boolean
+  readonly c: ChalkInstance
+  readonly ce: ChalkInstance
+  readonly json: boolean
+  readonly quiet: boolean
+  private readonly stdout: {write(s: string): boolean; isTTY?: boolean}
+  private readonly stderr: {write(s: string): boolean; isTTY?: boolean}
+  private readonly env: NodeJS.ProcessEnv
+  private spinner?: Ora
+
+  constructor(options: TerminalOptions = {}) {
+    this.env = options.env ?? process.env
+    this.stdout = options.stdout ?? process.stdout
+    this.stderr = options.stderr ?? process.stderr
+    this.json = Boolean(options.json)
+    this.quiet = Boolean(options.quiet)
+    this.colour = colourEnabled(this.stdout, this.env)
+    this.errColour = colourEnabled(this.stderr, this.env)
+    this.c = makeChalk(this.colour)
+    this.ce = makeChalk(this.errColour)
+  }
+
+  /** Whether stdin and stderr are interactive (prompts and spinners make sense). */
+  get interactive(): boolean {
+    return Boolean(process.stdin.isTTY && this.stderr.isTTY) && this.env.CI !== 'true'
+  }
+
+  /** Data on stdout. */
+  out(text: string): void {
+    this.pauseSpinner()
+    this.stdout.write(text.endsWith('\n') ? text : text + '\n')
+    this.resumeSpinner()
+  }
+
+  /** Raw data on stdout, no newline added. */
+  write(text: string): void {
+    this.stdout.write(text)
+  }
+
+  /** Information for people on stderr (silent under --json or --quiet). */
+  info(text: string): void {
+    if (this.json || this.quiet) return
+    this.err(text)
+  }
+
+  hint(text: string): void {
+    if (this.json || this.quiet) return
+    this.err(this.ce.dim(text))
+  }
+
+  warn(text: string): void {
+    this.err(`${this.ce.yellow('warning:')} ${text}`)
+  }
+
+  error(text: string): void {
+    this.err(`${this.ce.red('error:')} ${text}`)
+  }
+
+  /** Anything on stderr, secrets redacted. */
+  err(text: string): void {
+    this.pauseSpinner()
+    const t = redact(text)
+    this.stderr.write(t.endsWith('\n') ? t : t + '\n')
+    this.resumeSpinner()
+  }
+
+  /** A spinner on stderr, only on a TTY with colour allowed and not under --json; otherwise nothing. */
+  startSpinner(text: string): void {
+    if (this.json || this.quiet || !this.stderr.isTTY || !this.errColour) return
+    this.spinner = ora({text, stream: this.stderr as NodeJS.WriteStream, discardStdin: false}).start()
+  }
+
+  updateSpinner(text: string): void {
+    if (this.spinner) this.spinner.text = text
+  }
+
+  /** Progress text: the spinner on a TTY, nothing otherwise (progress must not flood logs). */
+  progress(text: string): void {
+    if (this.spinner) this.spinner.text = text
+  }
+
+  stopSpinner(final?: string, ok = true): void {
+    if (!this.spinner) {
+      if (final) this.info(final)
+      return
+    }
+    if (final) {
+      if (ok) this.spinner.succeed(final)
+      else this.spinner.fail(final)
+    } else this.spinner.stop()
+    this.spinner = undefined
+  }
+
+  private pauseSpinner(): void {
+    if (this.spinner?.isSpinning) this.spinner.clear()
+  }
+
+  private resumeSpinner(): void {
+    if (this.spinner?.isSpinning) this.spinner.render()
+  }
+}

@@ -1,0 +1,182 @@
+import {join} from 'node:path'
+
+import {ensureDir} from '../config/home.js'
+import {errorMessage, PartialFailureError} from '../errors.js'
+import type {TimeWindow} from '../records/time.js'
+import type {EncodedObject} from '../store/encode.js'
+import {ParsePool} from '../store/pool.js'
+import type {Store} from '../store/store.js'
+import type {Source, SourceObject} from './types.js'
+
+export interface PullSummary {
+  objects: {listed: number; downloaded: number; loaded: number; skipped: number; failed: number}
+  records: number
+  failures: {key: string; error: string}[]
+  /** Objects whose state said data was lost ("skip data"): counts are lower bounds. */
+  skipData: number
+  warnings: string[]
+  seconds: number
+  bytes: number
+}
+
+export interface PullProgress {
+  listed: number
+  downloaded: number
+  loaded: number
+  skipped: number
+  failed: number
+  records: number
+  bytes: number
+  elapsedMs: number
+}
+
+export interface PullOptions {
+  window?: TimeWindow
+  /** Parallel downloads (default 8). */
+  concurrency?: number
+  /** Re-load objects even when already loaded. */
+  force?: boolean
+  onProgress?: (p: PullProgress) => void
+  signal?: AbortSignal
+  /** Parse workers (default: one per core). */
+  workers?: number
+  /** Objects per load batch (one transaction each). */
+  batchObjects?: number
+}
+
+function unchanged(prev: {etag: string | null; size: number | null; mtime: number | null} | undefined, obj: SourceObject): boolean {
+  if (!prev) return false
+  if (obj.etag !== undefined) return prev.etag === obj.etag
+  return prev.size === (obj.size ?? null) && prev.mtime === (obj.mtime ?? null)
+}
+
+/**
+ * list → skip what is loaded → download in parallel → parse in worker threads → load whole objects in transactions.
+ * Bad objects are reported with their key and reason; every good object is still loaded. Throws PartialFailureError
+ * (exit 5, carrying the summary) when any object failed.
+ */
+export async function pullObjects(source: Source, store: Store, options: PullOptions = {}): Promise<PullSummary> {
+  const started = Date.now()
+  const concurrency = Math.max(1, options.concurrency ?? 8)
+  const batchObjects = options.batchObjects ?? 200
+  const summary: PullSummary = {
+    objects: {listed: 0, downloaded: 0, loaded: 0, skipped: 0, failed: 0},
+    records: 0,
+    failures: [],
+    skipData: 0,
+    warnings: [],
+    seconds: 0,
+    bytes: 0,
+  }
+  const progress = () =>
+    options.onProgress?.({...summary.objects, records: summary.records, bytes: summary.bytes, elapsedMs: Date.now() - started})
+  const loaded = options.force ? new Map() : await store.loadedObjects()
+  await ensureDir(store.tmpDir)
+  const pool = new ParsePool(options.workers)
+  let batchSeq = 0
+  let ord = 0
+  // Downloaded objects waiting to be parsed.
+  let pending: {obj: SourceObject; bytes: Uint8Array; ord: number}[] = []
+  let pendingBytes = 0
+  const inflightBatches = new Set<Promise<void>>()
+  let commitChain: Promise<void> = Promise.resolve()
+  let fatal: unknown
+
+  const flush = () => {
+    if (pending.length === 0) return
+    const batch = pending
+    pending = []
+    pendingBytes = 0
+    const file = join(store.tmpDir, `batch-${process.pid}-${++batchSeq}.tsv`)
+    const p = (async () => {
+      const response = await pool.encode(
+        file,
+        batch.map((b) => ({key: b.obj.key, ord: b.ord, bytes: b.bytes})),
+      )
+      const byOrd = new Map(batch.map((b) => [b.ord, b.obj]))
+      const good: {encoded: EncodedObject; meta: {source: string; etag?: string; size?: number; mtime?: number}}[] = []
+      for (const r of response.results) {
+        if (r.ok) {
+          const obj = byOrd.get(r.object.ord)!
+          good.push({encoded: r.object, meta: {source: source.id, etag: obj.etag, size: obj.size, mtime: obj.mtime}})
+        } else {
+          summary.objects.failed++
+          summary.failures.push({key: r.key, error: r.error})
+        }
+      }
+      // Commits are serialised: one writer connection, one transaction at a time.
+      commitChain = commitChain.then(async () => {
+        try {
+          await store.commit(good, [file])
+          for (const g of good) {
+            summary.objects.loaded++
+            summary.records += g.encoded.records
+            if (g.encoded.state && g.encoded.state.toLowerCase() === 'skip data') summary.skipData++
+            for (const w of g.encoded.warnings) if (summary.warnings.length < 100) summary.warnings.push(`${g.encoded.key}: ${w}`)
+          }
+        } finally {
+          await store.removeTmp([file])
+        }
+        progress()
+      })
+      await commitChain
+    })().catch((error) => {
+      fatal ??= error
+    })
+    inflightBatches.add(p)
+    void p.finally(() => inflightBatches.delete(p))
+  }
+
+  const downloads = new Set<Promise<void>>()
+  try {
+    for await (const obj of source.list(options.window ?? {})) {
+      if (fatal) break
+      options.signal?.throwIfAborted()
+      summary.objects.listed++
+      if (unchanged(loaded.get(obj.key), obj)) {
+        summary.objects.skipped++
+        continue
+      }
+      while (downloads.size >= concurrency) await Promise.race(downloads)
+      // Back-pressure: don't let parsing fall far behind downloading.
+      while (inflightBatches.size >= 4) await Promise.race(inflightBatches)
+      const myOrd = ++ord
+      const d = (async () => {
+        try {
+          const bytes = await source.read(obj, options.signal)
+          summary.objects.downloaded++
+          summary.bytes += bytes.byteLength
+          pending.push({obj, bytes, ord: myOrd})
+          pendingBytes += bytes.byteLength
+          if (pending.length >= batchObjects || pendingBytes >= 32 * 1024 * 1024) flush()
+        } catch (error) {
+          if ((error as {exitCode?: number}).exitCode === 3) {
+            fatal ??= error // authentication: stop everything
+            return
+          }
+          summary.objects.failed++
+          summary.failures.push({key: obj.key, error: errorMessage(error)})
+        }
+        progress()
+      })()
+      downloads.add(d)
+      void d.finally(() => downloads.delete(d))
+    }
+    await Promise.all(downloads)
+    flush()
+    while (inflightBatches.size) await Promise.all([...inflightBatches])
+    await commitChain
+  } finally {
+    await Promise.allSettled([...downloads, ...inflightBatches])
+    await pool.close()
+  }
+  if (fatal) throw fatal
+  summary.seconds = (Date.now() - started) / 1000
+  if (summary.failures.length > 0) {
+    throw new PartialFailureError(
+      `${summary.failures.length} object${summary.failures.length === 1 ? '' : 's'} could not be loaded`,
+      summary,
+    )
+  }
+  return summary
+}

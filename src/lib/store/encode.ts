@@ -1,0 +1,175 @@
+import {parseKey} from '../records/key.js'
+import {type FlowLogObject, type JsonObject, type JsonValue, readObject} from '../records/object.js'
+import {flattenRow} from '../records/row.js'
+import {HEADER_FIELDS, RECORD_FIELDS, ROW_FIELD_MAP, fitsColumn, type FieldSpec} from '../records/schema.js'
+import {parseTimestamp} from '../records/time.js'
+
+/**
+ * Turn one object into what the index stores (README.md): the objects row, and one TSV line per record:
+ *   idx, ts, irregular, hdr, rec, <record fields>, <header fields>
+ * `hdr` = 1: the header columns come from the object (they are \N in the line). TSV values never contain tabs or
+ * newlines: strings that would need JSON escaping make the row irregular and their column NULL.
+ */
+export const NULL_TOKEN = '\\N'
+
+export interface EncodedObject {
+  key: string
+  ord: number
+  records: number
+  state: string | null
+  warnings: string[]
+  prefix: string
+  suffix: string
+  layout: 'v1' | 'v0' | 'unrecognised'
+  keyFields: Record<string, string | number | null>
+  /** Header typed values (strings or null) in HEADER_FIELDS order. */
+  header: (string | null)[]
+  /** TSV lines without the leading ord column. */
+  lines: string[]
+}
+
+const SAFE_STRING = /^[^\u0000-\u001f"\\\u007f\ud800-\udfff]*$/
+
+function cell(spec: FieldSpec, v: JsonValue | undefined): {text: string; ok: boolean} {
+  if (v === undefined) return {text: NULL_TOKEN, ok: true}
+  if (v === null || !fitsColumn(spec, v)) return {text: NULL_TOKEN, ok: false}
+  if (spec.type === 'string') {
+    const s = v as string
+    if (s === NULL_TOKEN || !SAFE_STRING.test(s)) return {text: NULL_TOKEN, ok: false}
+    return {text: s, ok: true}
+  }
+  return {text: String(v), ok: true}
+}
+
+function inner(json: string): string {
+  return json.slice(1, -1)
+}
+
+const timeCache = new Map<string, number | undefined>()
+function cachedTime(v: JsonValue | undefined): number | undefined {
+  if (typeof v !== 'string' || v === '') return undefined
+  if (timeCache.has(v)) return timeCache.get(v)
+  const t = parseTimestamp(v)
+  if (timeCache.size > 100_000) timeCache.clear()
+  timeCache.set(v, t)
+  return t
+}
+
+export function encodeObject(key: string, ord: number, object: FlowLogObject): EncodedObject {
+  const parsed = parseKey(key)
+  const header: JsonObject = {}
+  for (const k in object.header) if (k !== 'number_of_flow_logs' && k !== 'flow_logs' && k !== 'key') header[k] = object.header[k]
+  const headerKeys = Object.keys(header)
+  // Header regularity: every header field known and fitting.
+  let headerRegular = true
+  for (const k of headerKeys) {
+    const spec = ROW_FIELD_MAP.get(k)
+    if (!spec || spec.name === 'key' || HEADER_FIELDS.indexOf(spec) === -1) {
+      headerRegular = false
+      break
+    }
+  }
+  const headerCells = HEADER_FIELDS.map((f) => cell(f, header[f.name]))
+  if (headerCells.some((c) => !c.ok)) headerRegular = false
+  // Composed unless a record collides with the header or with `key`, or a part is empty.
+  let composed = headerKeys.length > 0 && !('__proto__' in header && Object.hasOwn(header, '__proto__'))
+  if (composed) {
+    for (const r of object.records) {
+      let n = 0
+      for (const k in r) {
+        n++
+        if (k === 'key' || k === '__proto__' || Object.hasOwn(header, k)) {
+          composed = false
+          break
+        }
+      }
+      if (n === 0) composed = false
+      if (!composed) break
+    }
+  }
+  const prefix = composed ? `{${inner(JSON.stringify(header))},` : '{'
+  const suffix = composed ? `,"key":${JSON.stringify(key)}}` : '}'
+  const hs = header.capture_start_time
+  const lines: string[] = []
+  const records = object.records
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
+    let irregular = !headerRegular
+    let rec: string
+    let useHeader = true
+    if (composed) rec = inner(JSON.stringify(r))
+    else {
+      const row = flattenRow(object.header, r, key)
+      rec = inner(JSON.stringify(row))
+      useHeader = false
+    }
+    const parts: string[] = new Array(RECORD_FIELDS.length)
+    let known = 0
+    for (let f = 0; f < RECORD_FIELDS.length; f++) {
+      const spec = RECORD_FIELDS[f]
+      const v = r[spec.name]
+      if (v !== undefined) known++
+      const c = cell(spec, v)
+      if (!c.ok) irregular = true
+      parts[f] = c.text
+    }
+    if (!irregular) {
+      let n = 0
+      for (const _k in r) n++
+      if (n !== known) irregular = true // unknown record fields
+    }
+    let headerPart: string
+    if (useHeader) headerPart = HEADER_FIELDS.map(() => NULL_TOKEN).join('\t')
+    else {
+      // Raw mode: a record value may override a header value of the same name.
+      headerPart = HEADER_FIELDS.map((f, h) => {
+        if (Object.hasOwn(r, f.name)) {
+          const c = cell(f, r[f.name])
+          return c.text
+        }
+        return headerCells[h].text
+      }).join('\t')
+      if (Object.hasOwn(r, 'key')) irregular = true
+    }
+    const ts = cachedTime(r.start_time) ?? cachedTime(r.connection_start_time) ?? cachedTime(Object.hasOwn(r, 'capture_start_time') ? r.capture_start_time : hs)
+    lines.push(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\t${irregular ? 'true' : 'false'}\t${useHeader ? 'true' : 'false'}\t${rec}\t${parts.join('\t')}\t${headerPart}`)
+  }
+  return {
+    key,
+    ord,
+    records: records.length,
+    state: typeof object.header.state === 'string' ? object.header.state : null,
+    warnings: object.warnings,
+    prefix,
+    suffix,
+    layout: parsed ? parsed.layout : 'unrecognised',
+    keyFields: {
+      account: parsed?.account ?? null,
+      region: parsed?.region ?? null,
+      zone: parsed?.zone ?? null,
+      subnet_id: parsed?.subnet_id ?? null,
+      instance_id: parsed?.instance_id ?? null,
+      vnic_id: parsed?.vnic_id ?? (typeof header.network_interface_id === 'string' ? header.network_interface_id : null),
+      record_type: parsed?.record_type ?? null,
+      hour_dir: parsed?.hour_dir ?? null,
+    },
+    header: headerCells.map((c) => (c.ok && c.text !== NULL_TOKEN ? c.text : c.ok ? null : null)),
+    lines,
+  }
+}
+
+export interface EncodeInput {
+  key: string
+  ord: number
+  bytes: Uint8Array
+}
+
+export type EncodeResult = {ok: true; object: EncodedObject} | {ok: false; key: string; ord: number; error: string}
+
+export function encodeBytes(input: EncodeInput): EncodeResult {
+  try {
+    return {ok: true, object: encodeObject(input.key, input.ord, readObject(input.bytes))}
+  } catch (error) {
+    return {ok: false, key: input.key, ord: input.ord, error: (error as Error).message}
+  }
+}

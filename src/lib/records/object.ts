@@ -36,13 +36,24 @@ export function decodeObjectBytes(bytes: Uint8Array): string {
     } catch (error) {
       throw new ObjectFormatError(`corrupt gzip: ${(error as Error).message}`)
     }
-    return out.toString('utf8')
+    return stripBom(out.toString('utf8'))
   }
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
   let i = 0
   while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t' || text[i] === '\uFEFF')) i++
   if (text[i] !== '{') throw new ObjectFormatError('not a flow-log object (neither gzip nor JSON)')
-  return text
+  // JSON.parse accepts leading whitespace but not a byte order mark.
+  return text.slice(i)
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+}
+
+/** Set an own property, also for a JSON key named `__proto__` (plain assignment would replace the prototype). */
+export function setOwn(target: JsonObject, k: string, v: JsonValue): void {
+  if (k === '__proto__') Object.defineProperty(target, k, {value: v, enumerable: true, writable: true, configurable: true})
+  else target[k] = v
 }
 
 function isPlainObject(v: unknown): v is JsonObject {
@@ -63,7 +74,7 @@ export function parseObjectText(text: string): FlowLogObject {
   if (!Array.isArray(flowLogs)) throw new ObjectFormatError('wrong shape: flow_logs is not an array')
   const warnings: string[] = []
   const header: JsonObject = {}
-  for (const [k, v] of Object.entries(doc)) if (k !== 'flow_logs') header[k] = v
+  for (const [k, v] of Object.entries(doc)) if (k !== 'flow_logs') setOwn(header, k, v)
   const records: JsonObject[] = []
   for (let i = 0; i < flowLogs.length; i++) {
     const r = flowLogs[i]

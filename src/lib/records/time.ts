@@ -27,16 +27,23 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * UNIT_MS[m[2].toLowerCase()]
 }
 
-const ISO_NO_ZONE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/
+/** RFC 3339 / ISO 8601 date-times: `T`, `t` or a space between date and time, optional seconds and fraction. */
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/
 
 /**
- * Parse a flow-log timestamp (RFC 3339). A time with no zone is UTC (Q12). `""`, missing and unparseable → undefined.
+ * Parse a flow-log timestamp (RFC 3339). A time with no zone is UTC (Q12), whatever the local time zone. `""`,
+ * missing and anything that is not an ISO 8601 date-time (Date.parse would take "5" as the year 2001, local time)
+ * → undefined.
  */
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value !== 'string' || value === '') return undefined
-  let text = value.trim()
-  if (ISO_NO_ZONE.test(text)) text = text.includes('T') ? `${text}Z` : `${text}T00:00:00Z`
-  const ms = Date.parse(text)
+  const m = ISO_TIME.exec(value.trim())
+  if (!m) return undefined
+  const [, date, time, zone] = m
+  let z = zone === undefined || zone === 'z' ? 'Z' : zone
+  if (/^[+-]\d{2}$/.test(z)) z += ':00'
+  else if (/^[+-]\d{4}$/.test(z)) z = `${z.slice(0, 3)}:${z.slice(3)}`
+  const ms = Date.parse(`${date}T${time ?? '00:00:00'}${z}`)
   return Number.isNaN(ms) ? undefined : ms
 }
 

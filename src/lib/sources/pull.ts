@@ -40,8 +40,10 @@ export interface PullOptions {
   signal?: AbortSignal
   /** Parse workers (default: one per core). */
   workers?: number
-  /** Objects per load batch (one transaction each). */
+  /** Objects per parse batch. */
   batchObjects?: number
+  /** Rows to gather before a commit (several parse batches in one transaction). */
+  commitRows?: number
 }
 
 function unchanged(prev: {etag: string | null; size: number | null; mtime: number | null} | undefined, obj: SourceObject): boolean {
@@ -58,7 +60,7 @@ function unchanged(prev: {etag: string | null; size: number | null; mtime: numbe
 export async function pullObjects(source: Source, store: Store, options: PullOptions = {}): Promise<PullSummary> {
   const started = Date.now()
   const concurrency = Math.max(1, options.concurrency ?? 8)
-  const batchObjects = options.batchObjects ?? 200
+  const batchObjects = options.batchObjects ?? 100
   const summary: PullSummary = {
     objects: {listed: 0, downloaded: 0, loaded: 0, skipped: 0, failed: 0},
     records: 0,
@@ -82,7 +84,35 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   let commitChain: Promise<void> = Promise.resolve()
   let fatal: unknown
 
-  const flush = () => {
+  // Parsed batches waiting to be committed; commits take several at once (DuckDB writes big transactions fastest).
+  type Ready = {good: {encoded: EncodedObject; meta: {source: string; etag?: string; size?: number; mtime?: number}}[]; file: string; rows: number}
+  let ready: Ready[] = []
+  let readyRows = 0
+  const commitRows = options.commitRows ?? 250_000
+
+  const commitReady = async () => {
+    if (ready.length === 0) return
+    const take = ready
+    ready = []
+    readyRows = 0
+    const good = take.flatMap((r) => r.good)
+    const files = take.map((r) => r.file)
+    try {
+      const replace = Boolean(options.force) || good.some((g) => loaded.has(g.encoded.key))
+      await store.commit(good, files, {replace})
+      for (const g of good) {
+        summary.objects.loaded++
+        summary.records += g.encoded.records
+        if (g.encoded.state && g.encoded.state.toLowerCase() === 'skip data') summary.skipData++
+        for (const w of g.encoded.warnings) if (summary.warnings.length < 100) summary.warnings.push(`${g.encoded.key}: ${w}`)
+      }
+    } finally {
+      await store.removeTmp(files)
+    }
+    progress()
+  }
+
+  const flush = (final = false) => {
     if (pending.length === 0) return
     const batch = pending
     pending = []
@@ -94,7 +124,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
         batch.map((b) => ({key: b.obj.key, ord: b.ord, bytes: b.bytes})),
       )
       const byOrd = new Map(batch.map((b) => [b.ord, b.obj]))
-      const good: {encoded: EncodedObject; meta: {source: string; etag?: string; size?: number; mtime?: number}}[] = []
+      const good: Ready['good'] = []
       for (const r of response.results) {
         if (r.ok) {
           const obj = byOrd.get(r.object.ord)!
@@ -104,27 +134,19 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
           summary.failures.push({key: r.key, error: r.error})
         }
       }
-      // Commits are serialised: one writer connection, one transaction at a time.
-      commitChain = commitChain.then(async () => {
-        try {
-          await store.commit(good, [file])
-          for (const g of good) {
-            summary.objects.loaded++
-            summary.records += g.encoded.records
-            if (g.encoded.state && g.encoded.state.toLowerCase() === 'skip data') summary.skipData++
-            for (const w of g.encoded.warnings) if (summary.warnings.length < 100) summary.warnings.push(`${g.encoded.key}: ${w}`)
-          }
-        } finally {
-          await store.removeTmp([file])
-        }
-        progress()
-      })
-      await commitChain
+      ready.push({good, file, rows: response.rows})
+      readyRows += response.rows
+      // One writer: commits are chained, each taking everything parsed so far once enough rows are ready.
+      if (readyRows >= commitRows) {
+        commitChain = commitChain.then(commitReady)
+        await commitChain
+      }
     })().catch((error) => {
       fatal ??= error
     })
     inflightBatches.add(p)
     void p.finally(() => inflightBatches.delete(p))
+    void final
   }
 
   const downloads = new Set<Promise<void>>()
@@ -138,7 +160,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
         continue
       }
       while (downloads.size >= concurrency) await Promise.race(downloads)
-      // Back-pressure: don't let parsing fall far behind downloading.
+      // Back-pressure: bounded parsing work and bounded parsed-but-uncommitted rows.
       while (inflightBatches.size >= 4) await Promise.race(inflightBatches)
       const myOrd = ++ord
       const d = (async () => {
@@ -163,8 +185,9 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       void d.finally(() => downloads.delete(d))
     }
     await Promise.all(downloads)
-    flush()
+    flush(true)
     while (inflightBatches.size) await Promise.all([...inflightBatches])
+    commitChain = commitChain.then(commitReady)
     await commitChain
   } finally {
     await Promise.allSettled([...downloads, ...inflightBatches])

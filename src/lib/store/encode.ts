@@ -1,5 +1,5 @@
 import {parseKey} from '../records/key.js'
-import {type FlowLogObject, type JsonObject, type JsonValue, readObject} from '../records/object.js'
+import {type FlowLogObject, type JsonObject, type JsonValue, readObject, setOwn} from '../records/object.js'
 import {flattenRow} from '../records/row.js'
 import {HEADER_FIELDS, RECORD_FIELDS, ROW_FIELD_MAP, fitsColumn, type FieldSpec} from '../records/schema.js'
 import {parseTimestamp} from '../records/time.js'
@@ -28,7 +28,13 @@ export interface EncodedObject {
   lines: string[]
 }
 
-const SAFE_STRING = /^[^\u0000-\u001f"\\\u007f\ud800-\udfff]*$/
+const RECORD_POSITION = new Map(RECORD_FIELDS.map((f, i) => [f.name, i]))
+
+// With the u flag a surrogate pair (emoji) is one code point and passes; lone surrogates (escaped by JSON) do not.
+const SAFE_STRING = /^[^\u0000-\u001f"\\\u007f\ud800-\udfff]*$/u
+const HEADER_SPEC: ReadonlyMap<string, FieldSpec> = new Map(HEADER_FIELDS.map((f) => [f.name, f]))
+/** Integer-like property names come first in a JavaScript object, so a record holding one cannot be composed. */
+const INDEX_KEY = /^\d+$/
 
 function cell(spec: FieldSpec, v: JsonValue | undefined): {text: string; ok: boolean} {
   if (v === undefined) return {text: NULL_TOKEN, ok: true}
@@ -58,7 +64,7 @@ function cachedTime(v: JsonValue | undefined): number | undefined {
 export function encodeObject(key: string, ord: number, object: FlowLogObject): EncodedObject {
   const parsed = parseKey(key)
   const header: JsonObject = {}
-  for (const k in object.header) if (k !== 'number_of_flow_logs' && k !== 'flow_logs' && k !== 'key') header[k] = object.header[k]
+  for (const k in object.header) if (k !== 'number_of_flow_logs' && k !== 'flow_logs' && k !== 'key') setOwn(header, k, object.header[k])
   const headerKeys = Object.keys(header)
   // Header regularity: every header field known and fitting.
   let headerRegular = true
@@ -78,7 +84,7 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject): E
       let n = 0
       for (const k in r) {
         n++
-        if (k === 'key' || k === '__proto__' || Object.hasOwn(header, k)) {
+        if (k === 'key' || k === '__proto__' || Object.hasOwn(header, k) || INDEX_KEY.test(k)) {
           composed = false
           break
         }
@@ -95,29 +101,39 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject): E
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
     let irregular = !headerRegular
-    let rec: string
-    let useHeader = true
-    if (composed) rec = inner(JSON.stringify(r))
-    else {
-      const row = flattenRow(object.header, r, key)
-      rec = inner(JSON.stringify(row))
-      useHeader = false
-    }
+    let useHeader = composed
     const parts: string[] = new Array(RECORD_FIELDS.length)
-    let known = 0
+    // Canonical: every field known, in RECORD_FIELDS order; then rec can be rebuilt from the columns (README).
+    let canonical = composed
+    let last = -1
+    for (const k in r) {
+      const pos = RECORD_POSITION.get(k)
+      if (pos === undefined || pos <= last) {
+        canonical = false
+        break
+      }
+      last = pos
+    }
     for (let f = 0; f < RECORD_FIELDS.length; f++) {
       const spec = RECORD_FIELDS[f]
       const v = r[spec.name]
-      if (v !== undefined) known++
       const c = cell(spec, v)
       if (!c.ok) irregular = true
       parts[f] = c.text
     }
     if (!irregular) {
-      let n = 0
-      for (const _k in r) n++
-      if (n !== known) irregular = true // unknown record fields
+      for (const k in r) {
+        if (RECORD_POSITION.has(k)) continue
+        // Raw rows: `key` is replaced by the real key, and a header field that fits its column is in the header columns.
+        const h = HEADER_SPEC.get(k)
+        if (!composed && (k === 'key' || (h !== undefined && cell(h, r[k]).ok))) continue
+        irregular = true // unknown record field
+        break
+      }
     }
+    let rec: string
+    if (composed) rec = canonical && !irregular ? NULL_TOKEN : inner(JSON.stringify(r))
+    else rec = inner(JSON.stringify(flattenRow(object.header, r, key)))
     let headerPart: string
     if (useHeader) headerPart = HEADER_FIELDS.map(() => NULL_TOKEN).join('\t')
     else {
@@ -129,7 +145,6 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject): E
         }
         return headerCells[h].text
       }).join('\t')
-      if (Object.hasOwn(r, 'key')) irregular = true
     }
     const ts = cachedTime(r.start_time) ?? cachedTime(r.connection_start_time) ?? cachedTime(Object.hasOwn(r, 'capture_start_time') ? r.capture_start_time : hs)
     lines.push(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\t${irregular ? 'true' : 'false'}\t${useHeader ? 'true' : 'false'}\t${rec}\t${parts.join('\t')}\t${headerPart}`)

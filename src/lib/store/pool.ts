@@ -1,9 +1,23 @@
+import {existsSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {availableParallelism} from 'node:os'
+import {pathToFileURL} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
 import {FlowlogError} from '../errors.js'
 import type {EncodeInput} from './encode.js'
 import type {WorkerResponse} from './worker.js'
+
+/**
+ * The URL of tsx's ESM API. When tsx's require hook loaded this module as CommonJS (mocha does), import.meta has no
+ * resolve(): resolve through require and take the ESM build that sits next to the CommonJS one.
+ */
+function resolveTsxApi(): string {
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api')
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api')
+  const esm = cjs.replace(/\.cjs$/, '.mjs')
+  return pathToFileURL(existsSync(esm) ? esm : cjs).href
+}
 
 /** A small pool of parse workers (one per core), each handling one batch at a time. */
 export class ParsePool {
@@ -16,8 +30,11 @@ export class ParsePool {
     const here = import.meta.url
     const isTs = here.endsWith('.ts')
     const url = new URL(isTs ? './worker.ts' : './worker.js', here)
+    // Under tsx (tests, benchmarks run from source) a worker must register tsx itself before loading TypeScript.
+    const tsxApi = isTs ? resolveTsxApi() : ''
+    const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}) })`
     for (let i = 0; i < size; i++) {
-      const w = new Worker(url, {execArgv: isTs ? ['--import', 'tsx'] : []})
+      const w = isTs ? new Worker(bootstrap, {eval: true}) : new Worker(url)
       w.unref()
       this.workers.push(w)
       this.idle.push(w)

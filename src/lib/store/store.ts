@@ -8,21 +8,40 @@ import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 3
 
-const FIELD_COLUMNS = [...RECORD_FIELDS, ...HEADER_FIELDS]
 
 function ddl(): string[] {
   const headerCols = HEADER_FIELDS.map((f) => `"h_${f.name}" ${f.sql}`).join(', ')
-  const fieldCols = FIELD_COLUMNS.map((f) => `"${f.name}" ${f.sql}`).join(', ')
+  const recordCols = RECORD_FIELDS.map((f) => `"${f.name}" ${f.sql}`).join(', ')
+  const rawHeaderCols = ['hdr_raw BOOLEAN', ...HEADER_FIELDS.map((f) => `"rh_${f.name}" ${f.sql}`)].join(', ')
   return [
     `CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
     `CREATE TABLE IF NOT EXISTS objects (key VARCHAR PRIMARY KEY, source VARCHAR, etag VARCHAR, size BIGINT, mtime BIGINT,
       records INTEGER, state VARCHAR, warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR,
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, ${headerCols})`,
-    `CREATE TABLE IF NOT EXISTS records (okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec VARCHAR, ${fieldCols}, "key" VARCHAR)`,
+    `CREATE TABLE IF NOT EXISTS records_data (okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
+    // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
+    `CREATE OR REPLACE VIEW records AS SELECT d.okey, d.idx, d.ts, d.irregular, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
+      `${RECORD_FIELDS.map((f) => `d."${f.name}"`).join(', ')}, ` +
+      `${HEADER_FIELDS.map((f) => `CASE WHEN d.hdr_raw THEN d."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
+      `d.okey AS "key" FROM records_data d JOIN objects ob ON ob.key = d.okey`,
   ]
+}
+
+/**
+ * The record part of a canonical row rebuilt from its typed columns: exactly the record's JSON without braces, since
+ * canonical rows hold only known fields, in schema order, with strings that need no escaping (encode.ts).
+ */
+function recExpression(p: string): string {
+  const parts = RECORD_FIELDS.map((f) => {
+    const name = JSON.stringify(f.name)
+    const col = `${p}"${f.name}"`
+    const value = f.type === 'string' ? `'"' || ${col} || '"'` : `CAST(${col} AS VARCHAR)`
+    return `CASE WHEN ${col} IS NOT NULL THEN '${name}:' || ${value} END`
+  })
+  return `concat_ws(',', ${parts.join(', ')})`
 }
 
 export interface LoadedObjectInfo {
@@ -120,12 +139,25 @@ export class Store {
   }
 
   private async migrate(): Promise<void> {
+    await this.connection.run(`CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)`)
+    const [row] = await this.all(`SELECT value FROM meta WHERE name = 'schema_version'`)
+    if (row && row.value !== String(SCHEMA_VERSION)) {
+      // The index is a cache of the bucket: an index from another version is rebuilt by the next pull.
+      for (const t of ['VIEW records', 'TABLE records', 'TABLE records_data', 'TABLE objects']) {
+        await this.connection.run(`DROP ${t} IF EXISTS`).catch(() => undefined)
+      }
+    }
     for (const statement of ddl()) await this.connection.run(statement)
+    // Bulk loads: let the WAL grow instead of checkpointing after every batch; close() checkpoints once.
+    await this.connection.run(`SET checkpoint_threshold = '1GB'`)
+    // Loading: the parse workers use the other cores; DuckDB's own threads would only contend with them.
+    await this.connection.run(`SET threads = 1`)
     await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`)
   }
 
   async close(): Promise<void> {
     try {
+      if (!this.readOnly) await this.connection.run('CHECKPOINT').catch(() => undefined)
       this.connection.closeSync()
       this.instance.closeSync()
     } finally {
@@ -160,7 +192,7 @@ export class Store {
 
   async counts(): Promise<{objects: number; records: number}> {
     const [o] = await this.all(`SELECT count(*) AS n FROM objects`)
-    const [r] = await this.all(`SELECT count(*) AS n FROM records`)
+    const [r] = await this.all(`SELECT count(*) AS n FROM records_data`)
     return {objects: Number(o.n), records: Number(r.n)}
   }
 
@@ -168,7 +200,7 @@ export class Store {
    * Commit encoded objects in one transaction: their old rows (if reloaded) are replaced, their records come from the
    * TSV files the parse workers wrote (ord-keyed). All or nothing.
    */
-  async commit(objects: {encoded: EncodedObject; meta: ObjectMeta}[], tsvFiles: string[]): Promise<void> {
+  async commit(objects: {encoded: EncodedObject; meta: ObjectMeta}[], tsvFiles: string[], options: {replace?: boolean} = {}): Promise<void> {
     if (objects.length === 0) return
     const c = this.connection
     await c.run('BEGIN TRANSACTION')
@@ -202,8 +234,11 @@ export class Store {
       }
       appender.flushSync()
       appender.closeSync()
-      await c.run(`DELETE FROM records WHERE okey IN (SELECT key FROM batch_objects)`)
-      await c.run(`DELETE FROM objects WHERE key IN (SELECT key FROM batch_objects)`)
+      // Replacing (a reloaded object) needs a scan; a first load does not, which keeps bulk loads linear.
+      if (options.replace !== false) {
+        await c.run(`DELETE FROM records_data WHERE okey IN (SELECT key FROM batch_objects)`)
+        await c.run(`DELETE FROM objects WHERE key IN (SELECT key FROM batch_objects)`)
+      }
       await c.run(`INSERT INTO objects SELECT ${cols.slice(0, -1).map((n) => `"${n}"`).join(', ')} FROM batch_objects`)
       const files = tsvFiles.filter(Boolean)
       if (files.length) {
@@ -215,11 +250,11 @@ export class Store {
         const select = [
           'b.key AS okey', 't.idx', 't.ts', 't.irregular', 't.rec',
           ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`),
-          ...HEADER_FIELDS.map((f) => `CASE WHEN t.hdr THEN b."h_${f.name}" ELSE t."h_${f.name}" END`),
-          'b.key',
+          'NOT t.hdr',
+          ...HEADER_FIELDS.map((f) => `t."h_${f.name}"`),
         ]
         await c.run(
-          `INSERT INTO records SELECT ${select.join(', ')} FROM read_csv(${fileList}, delim='\t', quote='', escape='', header=false, ` +
+          `INSERT INTO records_data SELECT ${select.join(', ')} FROM read_csv(${fileList}, delim='\t', quote='', escape='', header=false, ` +
             `nullstr='\\N', auto_detect=false, columns=${columnsSql}) t JOIN batch_objects b ON b.ord = t.ord`,
         )
       }
@@ -232,7 +267,7 @@ export class Store {
 
   /** Delete everything (for `flowlog pull --rebuild`). */
   async clear(): Promise<void> {
-    await this.run('DELETE FROM records')
+    await this.run('DELETE FROM records_data')
     await this.run('DELETE FROM objects')
   }
 

@@ -1,0 +1,133 @@
+/**
+ * `npm run bench`: the figures the issues ask for, on this machine.
+ *   - index build (pull of 1,000,000 records in 2,000 objects): time, records/s, peak RSS, vs DuckDB's own read_json
+ *   - search, warm and cold, for three queries, vs zcat | jq
+ *   - start-up (`flowlog --version`)
+ *   - COS pull from a loopback server, and forward to a loopback ingest server (when those modules are present)
+ * BENCH_RECORDS / BENCH_OBJECTS shrink the data set for a quick run.
+ */
+import {existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+
+import {generateBenchData} from './generate.js'
+import {median, runProc} from './proc.js'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const DATA = join(ROOT, 'bench', '.data')
+const BUCKET = join(DATA, 'bucket')
+const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 2000)
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000)
+const CLI = join(ROOT, 'bin', 'run.js')
+const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
+const want = (name: string) => only.length === 0 || only.includes(name)
+
+const figures: Record<string, unknown> = {}
+function report(name: string, value: string): void {
+  process.stdout.write(`${name.padEnd(58)} ${value}\n`)
+}
+
+async function cli(args: string[], home: string, extraEnv: NodeJS.ProcessEnv = {}) {
+  const r = await runProc(process.execPath, [CLI, ...args], {env: {FLOWLOG_HOME: home, NO_COLOR: '1', ...extraEnv}})
+  if (r.code !== 0 && r.code !== 5) throw new Error(`flowlog ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 2000)}`)
+  return r
+}
+
+const QUERIES = [
+  {name: "blog query 'target_ip:10.240.0.4 action:rejected -target_port:67'", q: 'target_ip:10.240.0.4 action:rejected -target_port:67',
+    jq: '(del(.flow_logs, .number_of_flow_logs)) as $h | .flow_logs[] | ($h + .) | select((.target_ip|tostring|test("(^|[^A-Za-z0-9_.])10\\\\.240\\\\.0\\\\.4")) and (.action|tostring|test("(^|[^a-z0-9_.])rejected";"i")) and (.target_port != 67))'},
+  {name: "bare term '161.26.0.10'", q: '161.26.0.10'},
+  {name: "'target_port:(22 OR 3389)'", q: 'target_port:(22 OR 3389)'},
+]
+
+async function main(): Promise<void> {
+  mkdirSync(BUCKET, {recursive: true})
+  const perObject = Math.round(RECORDS / OBJECTS)
+  process.stdout.write(`flowlog benchmarks — ${OBJECTS} objects × ${perObject} records, ${new Date().toISOString()}\n\n`)
+  const t0 = Date.now()
+  const meta = generateBenchData({dir: BUCKET, objects: OBJECTS, perObject, end: Date.UTC(2026, 10, 29, 12)})
+  report('data set', `${meta.records} records, ${(meta.bytes / 1e6).toFixed(1)} MB gzip (${Date.now() - t0} ms to prepare)`)
+
+  const home = join(DATA, 'home-warm')
+  if (want('version')) {
+    const times: number[] = []
+    for (let i = 0; i < 5; i++) times.push((await runProc(process.execPath, [CLI, '--version'])).ms)
+    report('start-up: flowlog --version (median of 5)', `${median(times).toFixed(0)} ms   (target < 300 ms)`)
+    figures.versionMs = median(times)
+  }
+
+  if (want('index')) {
+    rmSync(home, {recursive: true, force: true})
+    const r = await cli(['pull', '--source', BUCKET, '--json'], home)
+    const s = r.ms / 1000
+    report('index build: flowlog pull (1M records)', `${s.toFixed(2)} s, ${Math.round(meta.records / s).toLocaleString('en-US')} records/s, peak RSS ${r.peakRssMb} MB`)
+    figures.index = {seconds: s, recordsPerSec: meta.records / s, peakRssMb: r.peakRssMb}
+    const duck = join(DATA, 'duck.duckdb')
+    rmSync(duck, {force: true})
+    const script = `import {DuckDBInstance} from '@duckdb/node-api'
+const i = await DuckDBInstance.create(${JSON.stringify(duck)}); const c = await i.connect()
+await c.run("CREATE TABLE t AS SELECT unnest(flow_logs, recursive := true), * EXCLUDE (flow_logs) FROM read_json('${BUCKET}/ibm_vpc_flowlogs_v1/**/*.gz', format='auto', maximum_object_size=100000000, union_by_name=true)")
+const r = await c.runAndReadAll('select count(*) from t'); console.log(String(r.getRows()[0][0]))`
+    const scriptPath = join(ROOT, 'bench', '.duck-load.mjs')
+    writeFileSync(scriptPath, script)
+    const d = await runProc(process.execPath, [scriptPath], {keepStdout: true})
+    rmSync(scriptPath, {force: true})
+    if (d.code === 0) {
+      report('  baseline: DuckDB read_json of the same files', `${(d.ms / 1000).toFixed(2)} s (${d.stdout.trim()} rows), peak RSS ${d.peakRssMb} MB`)
+      figures.duckdbReadJson = d.ms / 1000
+    } else report('  baseline: DuckDB read_json', `failed: ${d.stderr.slice(0, 300)}`)
+    const again = await cli(['pull', '--source', BUCKET, '--json'], home)
+    report('  incremental re-pull (nothing new)', `${(again.ms / 1000).toFixed(2)} s`)
+  }
+
+  if (want('search')) {
+    if (!existsSync(join(home, 'index.duckdb'))) await cli(['pull', '--source', BUCKET], home)
+    for (const q of QUERIES) {
+      const warm: number[] = []
+      for (let i = 0; i < 3; i++) warm.push((await cli(['search', q.q, '--output', 'ndjson', '--limit', '0'], home)).ms)
+      const coldHome = join(DATA, 'home-cold')
+      rmSync(coldHome, {recursive: true, force: true})
+      const cold = await cli(['search', q.q, '--source', BUCKET, '--output', 'ndjson', '--limit', '0'], coldHome)
+      rmSync(coldHome, {recursive: true, force: true})
+      report(`search ${q.name}`, `warm ${median(warm).toFixed(0)} ms, cold ${(cold.ms / 1000).toFixed(2)} s`)
+      ;(figures.search ??= {} as Record<string, unknown>)
+      ;(figures.search as Record<string, unknown>)[q.q] = {warmMs: median(warm), coldMs: cold.ms}
+      if (q.jq && !process.env.BENCH_NO_JQ) {
+        const cmd = `find ${BUCKET}/ibm_vpc_flowlogs_v1 -name '*.gz' -print0 | xargs -0 zcat | jq -c '${q.jq}' | wc -l`
+        const j = await runProc('bash', ['-c', cmd], {keepStdout: true})
+        const count = await runProc(process.execPath, [CLI, 'search', q.q, '--limit', '0', '--output', 'ndjson'], {env: {FLOWLOG_HOME: home}, keepStdout: true})
+        const n = count.stdout.split('\n').filter(Boolean).length
+        report(`  zcat | jq (same query)`, `${(j.ms / 1000).toFixed(2)} s (${j.stdout.trim()} records; flowlog found ${n}) → warm ${(j.ms / median(warm)).toFixed(0)}×, cold ${(j.ms / cold.ms).toFixed(1)}× faster`)
+        figures.jqMs = j.ms
+      }
+    }
+  }
+
+  if (want('cos') && existsSync(join(ROOT, 'bench', 'cos.ts'))) {
+    try {
+      const mod = (await import(['.', 'cos.js'].join('/'))) as {benchCosPull?: (o: {objects: number; recordsPerObject: number}) => Promise<Record<string, number>>}
+      if (mod.benchCosPull) {
+        const r = await mod.benchCosPull({objects: OBJECTS, recordsPerObject: perObject})
+        report('COS pull from a loopback server', Object.entries(r).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`).join(', '))
+        figures.cos = r
+      }
+    } catch (error) {
+      report('COS pull', `failed: ${(error as Error).message}`)
+    }
+  }
+
+  if (want('forward') && existsSync(join(ROOT, 'bench', 'forward.ts'))) {
+    try {
+      const mod = (await import(['.', 'forward.js'].join('/'))) as {benchForward?: (o: {dir: string; records: number}) => Promise<Record<string, number>>}
+      if (mod.benchForward) {
+        const r = await mod.benchForward({dir: BUCKET, records: meta.records})
+        report('forward to a loopback ingest server', Object.entries(r).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(1) : v}`).join(', '))
+        figures.forward = r
+      }
+    } catch (error) {
+      report('forward', `failed: ${(error as Error).message}`)
+    }
+  }
+  writeFileSync(join(DATA, 'results.json'), JSON.stringify(figures, null, 2))
+}
+
+await main()

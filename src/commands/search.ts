@@ -1,0 +1,150 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {readConfig} from '../lib/config/settings.js'
+import {PartialFailureError} from '../lib/errors.js'
+import type {JsonObject} from '../lib/records/object.js'
+import {isoTime} from '../lib/ui/format.js'
+import {parseWindow} from '../lib/records/time.js'
+import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
+import {openSource} from '../lib/sources/index.js'
+import {pullObjects} from '../lib/sources/pull.js'
+import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
+import {countMatches, parseSort, searchRecords} from '../lib/store/search.js'
+import {openStore} from '../lib/store/store.js'
+import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, recordTable, type RecordOutput} from '../lib/ui/records.js'
+
+export interface SearchResult {
+  records: JsonObject[]
+  truncated: boolean
+  total: number
+}
+
+export default class Search extends BaseCommand {
+  static summary = 'Search flow-log records with the Log Analysis query language, locally'
+
+  static description = `Runs a Log Analysis (LogDNA/Mezmo) query over the records in the local index, with the same results Log Analysis
+gives on the lines flowlog forward sends. Field clauses (target_ip:10.240.0.4), operators := := :== :===,
+lists [a,b], groups f:(>=400 <500 -404), comparators, existence f:*, bare words over the whole line, and CIDR
+blocks on IP fields (initiator_ip:92.63.0.0/16, local only).
+Note: OR binds tighter than AND here, as in Log Analysis: 'a b OR c' means a AND (b OR c).
+A value matches by word prefix: target_ip:10.240.0.4 also matches 10.240.0.45; use target_ip:==10.240.0.4 for
+an exact match.`
+
+  static examples = [
+    {description: "The blog's query: rejected flows to vsi1, DHCP left out", command: `<%= config.bin %> search 'target_ip:10.240.0.4 action:rejected -target_port:67'`},
+    {description: 'What vsi2 talks to, infrastructure noise removed', command: `<%= config.bin %> search 'initiator_ip:10.240.64.4 -target_port:67 -target_port:123 -target_port:53'`},
+    {description: 'Rejected SSH or RDP in the last hour, as NDJSON', command: `<%= config.bin %> search 'target_port:(22 OR 3389) action:rejected' --since 1h --output ndjson --limit 0`},
+    {description: 'Pull from the bucket first, then search', command: `<%= config.bin %> search 'initiator_ip:92.63.0.0/16' --source cos://my-flowlogs --since 2h`},
+  ]
+
+  static args = {
+    query: Args.string({description: "the query (quote it for the shell); '' or '*' matches everything", default: ''}),
+  }
+
+  static flags = {
+    ...sourceFlags,
+    ...windowFlags,
+    limit: Flags.integer({description: 'at most this many records (0 = no limit)', default: 100, min: 0}),
+    fields: Flags.string({description: 'only these fields, comma-separated', helpValue: 'a,b,c'}),
+    sort: Flags.string({description: 'sort by a field (default: record time)', helpValue: 'FIELD[:asc|desc]'}),
+    output: Flags.string({char: 'o', description: 'output format', options: ['table', 'json', 'ndjson', 'csv'], default: 'table'}),
+    hostname: Flags.string({description: 'the envelope host records get (as forward sends them)', default: 'flowlog'}),
+    app: Flags.string({description: 'the envelope app records get (as forward sends them)', default: 'vpc-flowlogs'}),
+    tags: Flags.string({description: 'the envelope tags records get, comma-separated (as forward sends them)'}),
+    'level-by-action': Flags.boolean({description: 'envelope level WARN for rejected and INFO for accepted (as forward --level-by-action)'}),
+  }
+
+  async run(): Promise<SearchResult> {
+    const {args, flags} = await this.parse(Search)
+    const window = parseWindow(flags)
+    const fields = flags.fields ? flags.fields.split(',').map((f) => f.trim()).filter(Boolean) : undefined
+    const compiled = compileSearch(args.query ?? '', {
+      hostname: flags.hostname,
+      app: flags.app,
+      tags: flags.tags ? flags.tags.split(',').map((t) => t.trim()).filter(Boolean) : [],
+      levelByAction: flags['level-by-action'],
+    })
+    for (const w of compiled.warnings) this.term.warn(w)
+    const sort = parseSort(flags.sort)
+    if (flags.source) await this.pullFirst(flags, window)
+    const store = await openStore(this.home, {readOnly: true})
+    const output = (this.jsonEnabled() ? 'json-doc' : flags.output) as RecordOutput | 'json-doc'
+    const result: SearchResult = {records: [], truncated: false, total: 0}
+    try {
+      const counts = await store.counts()
+      if (counts.records === 0) {
+        this.term.warn('the index is empty')
+        this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
+        return result
+      }
+      const spec = {...compiled.spec, window, sort, limit: flags.limit}
+      const hint = ipPrefixHint(compiled)
+      let prefixSeen = false
+      const tableRows: {row: JsonObject; time: string}[] = []
+      let emitted = 0
+      if (output === 'csv') this.term.write(csvHeader(fields ?? DEFAULT_CSV_FIELDS) + '\n')
+      if (output === 'json') this.term.write('[')
+      for await (const m of searchRecords(store, spec)) {
+        const needRow = output !== 'ndjson' || fields !== undefined || (hint && !prefixSeen)
+        const row = m.row ?? (needRow ? (JSON.parse(m.line) as JsonObject) : undefined)
+        if (hint && !prefixSeen && row && hint.matchedByPrefix(row)) prefixSeen = true
+        switch (output) {
+          case 'ndjson':
+            this.term.write((fields ? JSON.stringify(project(row!, fields)) : m.line) + '\n')
+            break
+          case 'json':
+            this.term.write((emitted ? ',\n' : '\n') + JSON.stringify(project(row!, fields)))
+            break
+          case 'csv':
+            this.term.write(csvRow(row!, fields ?? DEFAULT_CSV_FIELDS) + '\n')
+            break
+          case 'json-doc':
+            result.records.push(project(row!, fields))
+            break
+          default:
+            tableRows.push({row: row!, time: isoTime(m.ts)})
+        }
+        emitted++
+      }
+      if (output === 'json') this.term.write(emitted ? '\n]\n' : ']\n')
+      result.total = emitted
+      if (flags.limit > 0 && emitted >= flags.limit) {
+        result.total = await countMatches(store, spec)
+        result.truncated = result.total > emitted
+      }
+      if (output === 'table' && tableRows.length) this.term.out(recordTable(tableRows, this.term.c, fields))
+      if (emitted === 0) this.term.info('no records match')
+      else if (result.truncated) this.term.info(`showing ${emitted} of ${result.total} records (raise --limit, or --limit 0 for all)`)
+      if (prefixSeen && hint) this.term.hint(hint.message)
+    } finally {
+      await store.close()
+    }
+    return result
+  }
+
+  private async pullFirst(flags: {source?: string; 'cos-endpoint'?: string; region?: string; 'endpoint-type'?: string}, window: ReturnType<typeof parseWindow>): Promise<void> {
+    const config = await readConfig(this.home)
+    const source = await openSource(flags.source, {
+      home: this.home,
+      config,
+      cosEndpoint: flags['cos-endpoint'],
+      region: flags.region,
+      endpointType: flags['endpoint-type'] as 'public' | 'private' | 'direct' | undefined,
+    })
+    const store = await openStore(this.home)
+    this.term.startSpinner(`pulling from ${source.description}`)
+    try {
+      const s = await pullObjects(source, store, {window, onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`)})
+      this.term.stopSpinner(`pulled ${s.objects.loaded} new objects (${s.records} records) from ${source.description}`)
+    } catch (error) {
+      if (!(error instanceof PartialFailureError)) throw error
+      this.term.stopSpinner()
+      this.term.warn(`${error.message}; searching what was loaded`)
+      process.exitCode = 5
+    } finally {
+      await store.close()
+      await source.close?.()
+    }
+  }
+}

@@ -1,0 +1,213 @@
+import type {JsonObject} from '../records/object.js'
+import {ROW_FIELD_MAP} from '../records/schema.js'
+import type {TimeWindow} from '../records/time.js'
+import {UsageError} from '../errors.js'
+import type {Store} from './store.js'
+
+/**
+ * Search the index with a compiled query: the SQL back end on regular rows, the JavaScript predicate on irregular rows
+ * (README.md), merged in one sorted stream. Rows stream out of DuckDB, so `--limit 0` over millions of records stays
+ * in bounded memory.
+ */
+export interface RowPredicate {
+  (row: JsonObject, key: string, index: number): boolean
+}
+
+export interface SortSpec {
+  field: string
+  desc: boolean
+}
+
+export interface SearchSpec {
+  /** WHERE fragment over `records r JOIN objects o ON o.key = r.okey` for regular rows; undefined = all. */
+  where?: {sql: string; params: unknown[]}
+  /** Evaluates irregular rows; undefined = all. */
+  predicate?: RowPredicate
+  window?: TimeWindow
+  /** 0 or undefined: no limit. */
+  limit?: number
+  /** Default: record time ascending. */
+  sort?: SortSpec
+}
+
+export interface MatchedRecord {
+  line: string
+  ts: number | null
+  okey: string
+  idx: number
+  /** Parsed row, when it had to be parsed (irregular rows); parse `line` otherwise. */
+  row?: JsonObject
+}
+
+type SortValue = string | number | boolean | null | undefined
+
+interface Candidate extends MatchedRecord {
+  sortv: SortValue
+}
+
+export const LINE_SQL = `(o.prefix || r.rec || o.suffix)`
+
+/** Parse `FIELD[:asc|desc]`. */
+export function parseSort(text: string | undefined): SortSpec | undefined {
+  if (!text) return undefined
+  const m = /^([^:]+?)(?::(asc|desc))?$/i.exec(text.trim())
+  if (!m) throw new UsageError(`--sort ${JSON.stringify(text)} is not FIELD[:asc|desc]`)
+  const field = m[1]
+  if (field !== 'time' && field !== 'ts' && !/^[A-Za-z0-9_@$][A-Za-z0-9_@$.-]*$/.test(field)) {
+    throw new UsageError(`--sort: ${JSON.stringify(field)} is not a field name`)
+  }
+  return {field: field === 'ts' ? 'time' : field, desc: (m[2] ?? 'asc').toLowerCase() === 'desc'}
+}
+
+function windowSql(window: TimeWindow | undefined, params: unknown[]): string {
+  const parts: string[] = []
+  if (window?.since !== undefined) {
+    parts.push('r.ts >= ?')
+    params.push(window.since)
+  }
+  if (window?.until !== undefined) {
+    parts.push('r.ts < ?')
+    params.push(window.until)
+  }
+  return parts.length ? parts.join(' AND ') : 'TRUE'
+}
+
+function inWindow(ts: number | null, window: TimeWindow | undefined): boolean {
+  if (!window || (window.since === undefined && window.until === undefined)) return true
+  if (ts === null) return false
+  if (window.since !== undefined && ts < window.since) return false
+  if (window.until !== undefined && ts >= window.until) return false
+  return true
+}
+
+function typeRank(v: SortValue): number {
+  if (v === null || v === undefined) return 9
+  if (typeof v === 'number') return 0
+  if (typeof v === 'string') return 1
+  if (typeof v === 'boolean') return 2
+  return 3
+}
+
+function compareValues(a: SortValue, b: SortValue, desc: boolean): number {
+  const ra = typeRank(a)
+  const rb = typeRank(b)
+  // Missing values sort last in both directions.
+  if (ra === 9 || rb === 9) return ra === rb ? 0 : ra - rb
+  let c: number
+  if (ra !== rb) c = ra - rb
+  else if (typeof a === 'number') c = (a as number) - (b as number)
+  else if (typeof a === 'boolean') c = Number(a) - Number(b)
+  else c = (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0
+  return desc ? -c : c
+}
+
+function makeComparator(sort: SortSpec): (a: Candidate, b: Candidate) => number {
+  return (a, b) => {
+    const c = sort.field === 'time' ? 0 : compareValues(a.sortv, b.sortv, sort.desc)
+    if (c !== 0) return c
+    const t = compareValues(a.ts, b.ts, sort.field === 'time' ? sort.desc : false)
+    if (t !== 0) return t
+    if (a.okey !== b.okey) return a.okey < b.okey ? -1 : 1
+    return a.idx - b.idx
+  }
+}
+
+function orderSql(sort: SortSpec): string {
+  const dir = sort.desc ? 'DESC' : 'ASC'
+  const tie = `r.okey ASC, r.idx ASC`
+  if (sort.field === 'time') return `r.ts ${dir} NULLS LAST, ${tie}`
+  const spec = ROW_FIELD_MAP.get(sort.field)
+  if (!spec) return `r.ts ASC NULLS LAST, ${tie}`
+  return `r."${spec.name}" ${dir} NULLS LAST, r.ts ASC NULLS LAST, ${tie}`
+}
+
+function sortValueSql(sort: SortSpec): string {
+  const spec = sort.field === 'time' ? undefined : ROW_FIELD_MAP.get(sort.field)
+  return spec ? `r."${spec.name}"` : 'NULL'
+}
+
+function plain(v: unknown): SortValue {
+  if (typeof v === 'bigint') return Number(v)
+  if (v === null || v === undefined) return null
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v
+  return String(v)
+}
+
+async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec): Promise<Candidate[]> {
+  const params: unknown[] = []
+  const rows = await store.all(
+    `SELECT ${LINE_SQL} AS line, r.ts, r.okey, r.idx FROM records r JOIN objects o ON o.key = r.okey WHERE r.irregular AND ${windowSql(spec.window, params)}`,
+    params,
+  )
+  const out: Candidate[] = []
+  for (const r of rows) {
+    const line = String(r.line)
+    const row = JSON.parse(line) as JsonObject
+    const okey = String(r.okey)
+    const idx = Number(r.idx)
+    if (spec.predicate && !spec.predicate(row, okey, idx)) continue
+    const ts = r.ts === null ? null : Number(r.ts)
+    if (!inWindow(ts, spec.window)) continue
+    const v = sort.field === 'time' ? null : row[sort.field]
+    out.push({line, ts, okey, idx, row, sortv: v !== null && typeof v === 'object' ? JSON.stringify(v) : (v as SortValue)})
+  }
+  return out.sort(makeComparator(sort))
+}
+
+/** Stream the matching records in order. */
+export async function* searchRecords(store: Store, spec: SearchSpec): AsyncGenerator<MatchedRecord> {
+  const sort = spec.sort ?? {field: 'time', desc: false}
+  const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY
+  const irregular = await irregularMatches(store, spec, sort)
+  const params: unknown[] = []
+  const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
+  if (spec.where) params.push(...spec.where.params)
+  const win = windowSql(spec.window, params)
+  const sql =
+    `SELECT ${LINE_SQL} AS line, r.ts, r.okey, r.idx, ${sortValueSql(sort)} AS sortv FROM records r JOIN objects o ON o.key = r.okey ` +
+    `WHERE NOT r.irregular AND ${where} AND ${win} ORDER BY ${orderSql(sort)}` +
+    (Number.isFinite(limit) ? ` LIMIT ${limit}` : '')
+  const result = await store.connection.stream(sql, params as never)
+  const cmp = makeComparator(sort)
+  let i = 0
+  let emitted = 0
+  for await (const chunk of result) {
+    const cols = chunk.getColumns()
+    const n = chunk.rowCount
+    for (let k = 0; k < n; k++) {
+      const c: Candidate = {
+        line: cols[0][k] as string,
+        ts: cols[1][k] === null ? null : Number(cols[1][k]),
+        okey: cols[2][k] as string,
+        idx: Number(cols[3][k]),
+        sortv: plain(cols[4][k]),
+      }
+      while (i < irregular.length && cmp(irregular[i], c) <= 0) {
+        if (emitted >= limit) return
+        yield irregular[i++]
+        emitted++
+      }
+      if (emitted >= limit) return
+      yield c
+      emitted++
+    }
+  }
+  while (i < irregular.length && emitted < limit) {
+    yield irregular[i++]
+    emitted++
+  }
+}
+
+/** How many records match in all (for "showing N of M"). */
+export async function countMatches(store: Store, spec: SearchSpec): Promise<number> {
+  const params: unknown[] = []
+  const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
+  if (spec.where) params.push(...spec.where.params)
+  const win = windowSql(spec.window, params)
+  const [row] = await store.all(
+    `SELECT count(*) AS n FROM records r JOIN objects o ON o.key = r.okey WHERE NOT r.irregular AND ${where} AND ${win}`,
+    params,
+  )
+  const irregular = await irregularMatches(store, spec, {field: 'time', desc: false})
+  return Number(row.n) + irregular.length
+}

@@ -56,7 +56,20 @@ export function crnLocation(crn: string): string | undefined {
 }
 
 /** Parse a flow-log key; undefined when it matches neither layout. */
-export function parseKey(key: string): ParsedKey | undefined {
+export function parseKey(fullKey: string): ParsedKey | undefined {
+  // A bucket may keep flow logs under a folder (cos://bucket/archive): parse from the flow-log prefix on.
+  let key = fullKey
+  if (!key.startsWith(FLOWLOG_KEY_PREFIX)) {
+    const at = key.indexOf(`/${FLOWLOG_KEY_PREFIX}`)
+    if (at === -1) return undefined
+    key = key.slice(at + 1)
+  }
+  const parsed = parseLayout(key)
+  if (parsed) parsed.raw = fullKey
+  return parsed
+}
+
+function parseLayout(key: string): ParsedKey | undefined {
   const v1 = V1.exec(key)
   if (v1?.groups) {
     const g = v1.groups

@@ -97,6 +97,10 @@ export function parseObjectText(text: string): FlowLogObject {
       state = 'unknown'
       warnings.push(`unknown state ${JSON.stringify(header.state)}`)
     }
+  } else if (Object.hasOwn(header, 'state')) {
+    // Present but not a string (a number, null, …): "any other value" is an unknown state (Q3), not a missing one.
+    state = 'unknown'
+    warnings.push(`unknown state ${JSON.stringify(header.state)}`)
   }
   return {header, records, warnings, state, countMismatch}
 }

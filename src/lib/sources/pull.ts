@@ -5,7 +5,7 @@ import {errorMessage, PartialFailureError} from '../errors.js'
 import type {TimeWindow} from '../records/time.js'
 import type {EncodedObject} from '../store/encode.js'
 import {ParsePool} from '../store/pool.js'
-import type {Store} from '../store/store.js'
+import type {LoadedObjectInfo, ObjectMeta, Store} from '../store/store.js'
 import type {Source, SourceObject} from './types.js'
 
 export interface PullSummary {
@@ -46,10 +46,24 @@ export interface PullOptions {
   commitRows?: number
 }
 
-function unchanged(prev: {etag: string | null; size: number | null; mtime: number | null} | undefined, obj: SourceObject): boolean {
-  if (!prev) return false
+function sameBytes(prev: LoadedObjectInfo, obj: SourceObject): boolean {
   if (obj.etag !== undefined) return prev.etag === obj.etag
   return prev.size === (obj.size ?? null) && prev.mtime === (obj.mtime ?? null)
+}
+
+/** Whether an earlier load already holds every record of `window` (a null bound is unbounded). */
+function covers(prev: LoadedObjectInfo, window: TimeWindow): boolean {
+  const sinceOk = prev.since === null || (window.since !== undefined && window.since >= prev.since)
+  const untilOk = prev.until === null || (window.until !== undefined && window.until <= prev.until)
+  return sinceOk && untilOk
+}
+
+/** The window to reload an unchanged, partly loaded object with: the hull of the old and new windows. */
+function hull(prev: LoadedObjectInfo, window: TimeWindow): TimeWindow {
+  return {
+    since: prev.since === null || window.since === undefined ? undefined : Math.min(prev.since, window.since),
+    until: prev.until === null || window.until === undefined ? undefined : Math.max(prev.until, window.until),
+  }
 }
 
 /**
@@ -72,20 +86,21 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   }
   const progress = () =>
     options.onProgress?.({...summary.objects, records: summary.records, bytes: summary.bytes, elapsedMs: Date.now() - started})
-  const loaded = options.force ? new Map() : await store.loadedObjects()
+  const window = options.window ?? {}
+  const loaded: Map<string, LoadedObjectInfo> = options.force ? new Map() : await store.loadedObjects()
   await ensureDir(store.tmpDir)
   const pool = new ParsePool(options.workers)
   let batchSeq = 0
   let ord = 0
   // Downloaded objects waiting to be parsed.
-  let pending: {obj: SourceObject; bytes: Uint8Array; ord: number}[] = []
+  let pending: {obj: SourceObject; bytes: Uint8Array; ord: number; window: TimeWindow}[] = []
   let pendingBytes = 0
   const inflightBatches = new Set<Promise<void>>()
   let commitChain: Promise<void> = Promise.resolve()
   let fatal: unknown
 
   // Parsed batches waiting to be committed; commits take several at once (DuckDB writes big transactions fastest).
-  type Ready = {good: {encoded: EncodedObject; meta: {source: string; etag?: string; size?: number; mtime?: number}}[]; file: string; rows: number}
+  type Ready = {good: {encoded: EncodedObject; meta: ObjectMeta}[]; file: string; rows: number}
   let ready: Ready[] = []
   let readyRows = 0
   const commitRows = options.commitRows ?? 250_000
@@ -121,14 +136,14 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     const p = (async () => {
       const response = await pool.encode(
         file,
-        batch.map((b) => ({key: b.obj.key, ord: b.ord, bytes: b.bytes})),
+        batch.map((b) => ({key: b.obj.key, ord: b.ord, bytes: b.bytes, window: b.window})),
       )
-      const byOrd = new Map(batch.map((b) => [b.ord, b.obj]))
+      const byOrd = new Map(batch.map((b) => [b.ord, b]))
       const good: Ready['good'] = []
       for (const r of response.results) {
         if (r.ok) {
-          const obj = byOrd.get(r.object.ord)!
-          good.push({encoded: r.object, meta: {source: source.id, etag: obj.etag, size: obj.size, mtime: obj.mtime}})
+          const {obj, window: w} = byOrd.get(r.object.ord)!
+          good.push({encoded: r.object, meta: {source: source.id, etag: obj.etag, size: obj.size, mtime: obj.mtime, window: w}})
         } else {
           summary.objects.failed++
           summary.failures.push({key: r.key, error: r.error})
@@ -151,14 +166,17 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
 
   const downloads = new Set<Promise<void>>()
   try {
-    for await (const obj of source.list(options.window ?? {})) {
+    for await (const obj of source.list(window)) {
       if (fatal) break
       options.signal?.throwIfAborted()
       summary.objects.listed++
-      if (unchanged(loaded.get(obj.key), obj)) {
+      const prev = loaded.get(obj.key)
+      const same = prev !== undefined && sameBytes(prev, obj)
+      if (same && covers(prev!, window)) {
         summary.objects.skipped++
         continue
       }
+      const objWindow = same ? hull(prev!, window) : window
       while (downloads.size >= concurrency) await Promise.race(downloads)
       // Back-pressure: bounded parsing work and bounded parsed-but-uncommitted rows.
       while (inflightBatches.size >= 4) await Promise.race(inflightBatches)
@@ -168,7 +186,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
           const bytes = await source.read(obj, options.signal)
           summary.objects.downloaded++
           summary.bytes += bytes.byteLength
-          pending.push({obj, bytes, ord: myOrd})
+          pending.push({obj, bytes, ord: myOrd, window: objWindow})
           pendingBytes += bytes.byteLength
           if (pending.length >= batchObjects || pendingBytes >= 32 * 1024 * 1024) flush()
         } catch (error) {

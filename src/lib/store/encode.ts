@@ -15,7 +15,10 @@ export const NULL_TOKEN = '\\N'
 export interface EncodedObject {
   key: string
   ord: number
+  /** Records loaded (inside the window). */
   records: number
+  /** Records in the object. */
+  total: number
   state: string | null
   warnings: string[]
   prefix: string
@@ -61,7 +64,13 @@ function cachedTime(v: JsonValue | undefined): number | undefined {
   return t
 }
 
-export function encodeObject(key: string, ord: number, object: FlowLogObject): EncodedObject {
+export interface EncodeWindow {
+  since?: number
+  until?: number
+}
+
+/** Encode an object; with a window, only records whose time lies in it (since <= t < until) are kept. */
+export function encodeObject(key: string, ord: number, object: FlowLogObject, window?: EncodeWindow): EncodedObject {
   const parsed = parseKey(key)
   const header: JsonObject = {}
   for (const k in object.header) if (k !== 'number_of_flow_logs' && k !== 'flow_logs' && k !== 'key') setOwn(header, k, object.header[k])
@@ -98,8 +107,13 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject): E
   const hs = header.capture_start_time
   const lines: string[] = []
   const records = object.records
+  const since = window?.since
+  const until = window?.until
+  const windowed = since !== undefined || until !== undefined
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
+    const ts = cachedTime(r.start_time) ?? cachedTime(r.connection_start_time) ?? cachedTime(Object.hasOwn(r, 'capture_start_time') ? r.capture_start_time : hs)
+    if (windowed && (ts === undefined || (since !== undefined && ts < since) || (until !== undefined && ts >= until))) continue
     let irregular = !headerRegular
     let useHeader = composed
     const parts: string[] = new Array(RECORD_FIELDS.length)
@@ -146,13 +160,13 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject): E
         return headerCells[h].text
       }).join('\t')
     }
-    const ts = cachedTime(r.start_time) ?? cachedTime(r.connection_start_time) ?? cachedTime(Object.hasOwn(r, 'capture_start_time') ? r.capture_start_time : hs)
     lines.push(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\t${irregular ? 'true' : 'false'}\t${useHeader ? 'true' : 'false'}\t${rec}\t${parts.join('\t')}\t${headerPart}`)
   }
   return {
     key,
     ord,
-    records: records.length,
+    records: lines.length,
+    total: records.length,
     state: typeof object.header.state === 'string' ? object.header.state : null,
     warnings: object.warnings,
     prefix,
@@ -177,13 +191,14 @@ export interface EncodeInput {
   key: string
   ord: number
   bytes: Uint8Array
+  window?: EncodeWindow
 }
 
 export type EncodeResult = {ok: true; object: EncodedObject} | {ok: false; key: string; ord: number; error: string}
 
 export function encodeBytes(input: EncodeInput): EncodeResult {
   try {
-    return {ok: true, object: encodeObject(input.key, input.ord, readObject(input.bytes))}
+    return {ok: true, object: encodeObject(input.key, input.ord, readObject(input.bytes), input.window)}
   } catch (error) {
     return {ok: false, key: input.key, ord: input.ord, error: (error as Error).message}
   }

@@ -8,7 +8,7 @@ import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
 
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 
 function ddl(): string[] {
@@ -20,7 +20,7 @@ function ddl(): string[] {
     `CREATE TABLE IF NOT EXISTS objects (key VARCHAR PRIMARY KEY, source VARCHAR, etag VARCHAR, size BIGINT, mtime BIGINT,
       records INTEGER, state VARCHAR, warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR,
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
-      record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, ${headerCols})`,
+      record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols})`,
     `CREATE TABLE IF NOT EXISTS records_data (okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
     // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
     `CREATE OR REPLACE VIEW records AS SELECT d.okey, d.idx, d.ts, d.irregular, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
@@ -48,6 +48,9 @@ export interface LoadedObjectInfo {
   etag: string | null
   size: number | null
   mtime: number | null
+  /** The window the object was loaded with (null: unbounded). */
+  since: number | null
+  until: number | null
 }
 
 export interface ObjectMeta {
@@ -55,6 +58,8 @@ export interface ObjectMeta {
   etag?: string
   size?: number
   mtime?: number
+  /** Only records inside this window were loaded. */
+  window?: {since?: number; until?: number}
 }
 
 export interface OpenStoreOptions {
@@ -184,9 +189,17 @@ export class Store {
 
   /** What is already loaded, by key, to make loading incremental. */
   async loadedObjects(): Promise<Map<string, LoadedObjectInfo>> {
-    const rows = await this.all(`SELECT key, etag, size, mtime FROM objects`)
+    const rows = await this.all(`SELECT key, etag, size, mtime, win_since, win_until FROM objects`)
     const map = new Map<string, LoadedObjectInfo>()
-    for (const r of rows) map.set(String(r.key), {etag: r.etag as string | null, size: r.size as number | null, mtime: r.mtime as number | null})
+    for (const r of rows) {
+      map.set(String(r.key), {
+        etag: r.etag as string | null,
+        size: r.size as number | null,
+        mtime: r.mtime as number | null,
+        since: r.win_since as number | null,
+        until: r.win_until as number | null,
+      })
+    }
     return map
   }
 
@@ -210,6 +223,7 @@ export class Store {
       const cols = [
         'key', 'source', 'etag', 'size', 'mtime', 'records', 'state', 'warnings', 'prefix', 'suffix', 'layout',
         'account', 'region', 'zone', 'subnet_id', 'instance_id', 'vnic_id', 'record_type', 'hour_dir', 'loaded_at',
+        'total', 'win_since', 'win_until',
         ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'ord',
       ]
       const appender = await c.createAppender('batch_objects', 'main', 'temp')
@@ -221,13 +235,14 @@ export class Store {
           e.keyFields.account as string | null, e.keyFields.region as string | null, e.keyFields.zone as string | null,
           e.keyFields.subnet_id as string | null, e.keyFields.instance_id as string | null, e.keyFields.vnic_id as string | null,
           e.keyFields.record_type as string | null, e.keyFields.hour_dir as number | null, now,
+          e.total, meta.window?.since ?? null, meta.window?.until ?? null,
           ...e.header, e.ord,
         ]
         values.forEach((v, i) => {
           const name = cols[i]
           if (v === null) appender.appendNull()
-          else if (name === 'size' || name === 'mtime' || name === 'hour_dir' || name === 'loaded_at') appender.appendBigInt(BigInt(v))
-          else if (name === 'records' || name === 'ord') appender.appendInteger(Number(v))
+          else if (['size', 'mtime', 'hour_dir', 'loaded_at', 'win_since', 'win_until'].includes(name)) appender.appendBigInt(BigInt(v))
+          else if (name === 'records' || name === 'ord' || name === 'total') appender.appendInteger(Number(v))
           else appender.appendVarchar(String(v))
         })
         appender.endRow()

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {type DemoResult, runDemo} from '../lib/demo/index.js'
+import {writeDemoSnapshot} from '../lib/demo/snapshot.js'
 import {plural} from '../lib/ui/format.js'
 
 export default class Demo extends BaseCommand {
@@ -32,7 +33,7 @@ is printed as next steps.`
       dir: flags.dir,
       hours: flags.hours,
       seed: flags.seed,
-      writeSnapshot: await loadSnapshotWriter(),
+      writeSnapshot: writeDemoSnapshot,
       onProgress: (t) => this.term.progress(t),
     })
     this.term.stopSpinner(`${plural(result.objects, 'object')} with ${plural(result.records, 'record')} written to ${result.dir} and loaded`)
@@ -44,16 +45,5 @@ is printed as next steps.`
       })
     }
     return result
-  }
-}
-
-/** The analysis domain provides the VPC snapshot of the scenario (for why-rejected), when it is built in. */
-async function loadSnapshotWriter(): Promise<((home: import('../lib/config/home.js').Home) => Promise<string | undefined>) | undefined> {
-  try {
-    const path = '../lib/demo/snapshot.js'
-    const mod = (await import(path)) as {writeDemoSnapshot?: (home: import('../lib/config/home.js').Home) => Promise<string>}
-    return mod.writeDemoSnapshot
-  } catch {
-    return undefined
   }
 }

@@ -162,7 +162,11 @@ export class Store {
 
   async close(): Promise<void> {
     try {
-      if (!this.readOnly) await this.connection.run('CHECKPOINT').catch(() => undefined)
+      if (!this.readOnly) {
+        // Loading is over: the checkpoint (compression) may use every core.
+        await this.connection.run('RESET threads').catch(() => undefined)
+        await this.connection.run('CHECKPOINT').catch(() => undefined)
+      }
       this.connection.closeSync()
       this.instance.closeSync()
     } finally {

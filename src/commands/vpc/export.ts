@@ -1,0 +1,49 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import {exportVpcSnapshot} from '../../lib/analysis/model.js'
+import {readConfig} from '../../lib/config/settings.js'
+import {writeJsonFile} from '../../lib/config/home.js'
+import {createVpcClient} from '../../lib/ibmcloud/vpc.js'
+
+export interface VpcExportResult {
+  path: string | null
+  region_url: string
+  counts: Record<string, number>
+}
+
+export default class VpcExport extends BaseCommand {
+  static summary = 'Save the VPC configuration (instances, subnets, security groups, network ACLs) as a snapshot file'
+
+  static description = `Reads the instances, subnets, security groups (with rules and targets), network ACLs (with ordered rules), floating IPs and virtual network interfaces from the VPC API and writes them as one JSON object whose keys are the API collection names and whose values are the items exactly as the API returns them. \`flowlog why-rejected --vpc-config FILE\` evaluates against such a file, offline. Needs IBMCLOUD_API_KEY (or the key stored by setup).`
+
+  static examples = [
+    '<%= config.bin %> vpc export --out vpc.json',
+    {description: 'One VPC in another region', command: '<%= config.bin %> vpc export --region eu-de --vpc r010-1234 --out vpc.json'},
+    {description: 'To stdout', command: '<%= config.bin %> vpc export --out -'},
+  ]
+
+  static flags = {
+    out: Flags.string({char: 'o', description: 'file to write (`-` for stdout)', required: true, helpValue: 'FILE'}),
+    vpc: Flags.string({description: 'only this VPC (id)', helpValue: 'ID'}),
+    region: Flags.string({description: 'IBM Cloud region, e.g. us-south (default: FLOWLOG_REGION, the config file, us-south)'}),
+  }
+
+  async run(): Promise<VpcExportResult> {
+    const {flags} = await this.parse(VpcExport)
+    const config = await readConfig(this.home)
+    const client = createVpcClient({config, region: flags.region})
+    this.term.startSpinner(`reading the VPC configuration from ${client.serviceUrl}`)
+    const snapshot = await exportVpcSnapshot(client, {vpcId: flags.vpc})
+    this.term.stopSpinner()
+    const counts: Record<string, number> = {}
+    for (const [k, v] of Object.entries(snapshot)) if (Array.isArray(v)) counts[k] = v.length
+    if (flags.out === '-') {
+      if (!this.jsonEnabled()) this.term.out(JSON.stringify(snapshot, null, 2))
+    } else {
+      await writeJsonFile(flags.out, snapshot)
+      this.term.info(`wrote ${flags.out}: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')}`)
+    }
+    return {path: flags.out === '-' ? null : flags.out, region_url: client.serviceUrl, counts}
+  }
+}

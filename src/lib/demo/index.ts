@@ -82,7 +82,10 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoResult> {
   const store = await openStore(options.home)
   let pull: PullSummary
   try {
-    pull = await pullObjects(new FolderSource(dir), store, {})
+    const source = new FolderSource(dir)
+    // The demo rewrites its folder: what an earlier demo loaded from it is gone.
+    await store.removeSource(source.id)
+    pull = await pullObjects(source, store, {})
   } finally {
     await store.close()
   }

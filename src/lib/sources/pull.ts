@@ -88,6 +88,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     options.onProgress?.({...summary.objects, records: summary.records, bytes: summary.bytes, elapsedMs: Date.now() - started})
   const window = options.window ?? {}
   const loaded: Map<string, LoadedObjectInfo> = options.force ? new Map() : await store.loadedObjects()
+  await store.cleanTmp()
   await ensureDir(store.tmpDir)
   const pool = new ParsePool(options.workers)
   let batchSeq = 0

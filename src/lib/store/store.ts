@@ -284,6 +284,25 @@ export class Store {
     }
   }
 
+  /** Forget every object loaded from a source (the demo rewrites its folder). */
+  async removeSource(sourceId: string): Promise<void> {
+    await this.run('BEGIN TRANSACTION')
+    try {
+      await this.run(`DELETE FROM records_data WHERE okey IN (SELECT key FROM objects WHERE source = ?)`, [sourceId])
+      await this.run(`DELETE FROM objects WHERE source = ?`, [sourceId])
+      await this.run('COMMIT')
+    } catch (error) {
+      await this.run('ROLLBACK').catch(() => undefined)
+      throw error
+    }
+  }
+
+  /** Remove batch files a killed load left behind (only the lock holder writes there). */
+  async cleanTmp(): Promise<void> {
+    if (this.readOnly) return
+    await rm(this.tmpDir, {recursive: true, force: true})
+  }
+
   /** Delete everything (for `flowlog pull --rebuild`). */
   async clear(): Promise<void> {
     await this.run('DELETE FROM records_data')

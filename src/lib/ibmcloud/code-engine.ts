@@ -1,0 +1,214 @@
+/**
+ * A hand-written client of the Code Engine API v2 (ibm-cloud-apis.md §6–7) on the shared IbmService base: projects,
+ * secrets, config maps, jobs and job runs. Every call carries `version`; updates send `If-Match: <entity_tag>`
+ * (PATCH as merge-patch). Shapes follow IBM/code-engine-node-sdk `code-engine/v2.ts`.
+ */
+import {isNotFound, IbmService, type IbmServiceOptions, type RetryConfig, seg} from './http.js'
+
+/** Pinned API version (≥ 2024-05-13: Code Engine's own variables appear in computed_env_variables). */
+export const CE_API_VERSION = '2025-01-10'
+
+export interface CeProject {
+  id: string
+  name: string
+  crn?: string
+  region?: string
+  resource_group_id?: string
+  status: string
+  created_at?: string
+  [k: string]: unknown
+}
+
+export interface CeEnvVar {
+  type: 'literal' | 'config_map_full_reference' | 'secret_full_reference' | 'config_map_key_reference' | 'secret_key_reference'
+  name?: string
+  value?: string
+  reference?: string
+  key?: string
+  prefix?: string
+}
+
+export interface CeSecret {
+  name: string
+  id?: string
+  format?: string
+  data?: Record<string, string>
+  entity_tag: string
+  [k: string]: unknown
+}
+
+export interface CeConfigMap {
+  name: string
+  id?: string
+  data?: Record<string, string>
+  entity_tag: string
+  [k: string]: unknown
+}
+
+export interface CeJobSpec {
+  image_reference: string
+  image_secret?: string
+  run_commands?: string[]
+  run_arguments?: string[]
+  run_env_variables?: CeEnvVar[]
+  run_mode?: 'task' | 'daemon'
+  scale_cpu_limit?: string
+  scale_memory_limit?: string
+  scale_max_execution_time?: number
+  scale_retry_limit?: number
+  scale_array_spec?: string
+}
+
+export interface CeJob extends CeJobSpec {
+  name: string
+  id?: string
+  entity_tag: string
+  created_at?: string
+  [k: string]: unknown
+}
+
+export interface CeJobRun {
+  name: string
+  id?: string
+  job_name?: string
+  status?: string
+  status_details?: Record<string, unknown>
+  created_at?: string
+  [k: string]: unknown
+}
+
+export interface CodeEngineClientOptions {
+  /** Base URL ending in /v2. */
+  serviceUrl: string
+  authenticator: IbmServiceOptions['authenticator']
+  version?: string
+  retry?: RetryConfig
+  env?: NodeJS.ProcessEnv
+}
+
+export class CodeEngineClient extends IbmService {
+  readonly version: string
+
+  constructor(options: CodeEngineClientOptions) {
+    const version = options.version ?? CE_API_VERSION
+    super({
+      serviceName: 'Code Engine',
+      serviceUrl: options.serviceUrl,
+      authenticator: options.authenticator,
+      defaultQuery: {version},
+      retry: options.retry,
+      env: options.env,
+    })
+    this.version = version
+  }
+
+  /** GET that answers undefined on 404. */
+  private async getOrUndefined<T>(path: string): Promise<T | undefined> {
+    try {
+      const r = await this.requestRaw<T>('GET', path)
+      return withEtag(r.result, r.headers)
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw error
+    }
+  }
+
+  /** DELETE that answers false on 404 (already gone). */
+  private async deleteOrGone(path: string): Promise<boolean> {
+    try {
+      await this.request('DELETE', path)
+      return true
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
+  }
+
+  // Projects
+  listProjects(): Promise<CeProject[]> {
+    return this.listAll<CeProject>('/projects', 'projects', {}, {limit: 100})
+  }
+  getProject(id: string): Promise<CeProject | undefined> {
+    return this.getOrUndefined(`/projects/${seg(id)}`)
+  }
+  createProject(body: {name: string; resource_group_id?: string; tags?: string[]}): Promise<CeProject> {
+    return this.request('POST', '/projects', {body})
+  }
+  deleteProject(id: string): Promise<boolean> {
+    return this.deleteOrGone(`/projects/${seg(id)}`)
+  }
+
+  // Secrets
+  getSecret(projectId: string, name: string): Promise<CeSecret | undefined> {
+    return this.getOrUndefined(`/projects/${seg(projectId)}/secrets/${seg(name)}`)
+  }
+  async createSecret(projectId: string, body: {name: string; format: string; data: Record<string, string>}): Promise<CeSecret> {
+    const r = await this.requestRaw<CeSecret>('POST', `/projects/${seg(projectId)}/secrets`, {body})
+    return withEtag(r.result, r.headers)
+  }
+  async replaceSecret(projectId: string, name: string, ifMatch: string, body: {format: string; data: Record<string, string>}): Promise<CeSecret> {
+    const r = await this.requestRaw<CeSecret>('PUT', `/projects/${seg(projectId)}/secrets/${seg(name)}`, {body, headers: {'If-Match': ifMatch}})
+    return withEtag(r.result, r.headers)
+  }
+  deleteSecret(projectId: string, name: string): Promise<boolean> {
+    return this.deleteOrGone(`/projects/${seg(projectId)}/secrets/${seg(name)}`)
+  }
+
+  // Config maps
+  getConfigMap(projectId: string, name: string): Promise<CeConfigMap | undefined> {
+    return this.getOrUndefined(`/projects/${seg(projectId)}/config_maps/${seg(name)}`)
+  }
+  async createConfigMap(projectId: string, body: {name: string; data: Record<string, string>}): Promise<CeConfigMap> {
+    const r = await this.requestRaw<CeConfigMap>('POST', `/projects/${seg(projectId)}/config_maps`, {body})
+    return withEtag(r.result, r.headers)
+  }
+  async replaceConfigMap(projectId: string, name: string, ifMatch: string, body: {data: Record<string, string>}): Promise<CeConfigMap> {
+    const r = await this.requestRaw<CeConfigMap>('PUT', `/projects/${seg(projectId)}/config_maps/${seg(name)}`, {body, headers: {'If-Match': ifMatch}})
+    return withEtag(r.result, r.headers)
+  }
+  deleteConfigMap(projectId: string, name: string): Promise<boolean> {
+    return this.deleteOrGone(`/projects/${seg(projectId)}/config_maps/${seg(name)}`)
+  }
+
+  // Jobs
+  getJob(projectId: string, name: string): Promise<CeJob | undefined> {
+    return this.getOrUndefined(`/projects/${seg(projectId)}/jobs/${seg(name)}`)
+  }
+  async createJob(projectId: string, body: CeJobSpec & {name: string}): Promise<CeJob> {
+    const r = await this.requestRaw<CeJob>('POST', `/projects/${seg(projectId)}/jobs`, {body})
+    return withEtag(r.result, r.headers)
+  }
+  async updateJob(projectId: string, name: string, ifMatch: string, patch: Partial<CeJobSpec>): Promise<CeJob> {
+    const r = await this.requestRaw<CeJob>('PATCH', `/projects/${seg(projectId)}/jobs/${seg(name)}`, {
+      body: patch,
+      headers: {'If-Match': ifMatch, 'Content-Type': 'application/merge-patch+json'},
+    })
+    return withEtag(r.result, r.headers)
+  }
+  deleteJob(projectId: string, name: string): Promise<boolean> {
+    return this.deleteOrGone(`/projects/${seg(projectId)}/jobs/${seg(name)}`)
+  }
+
+  // Job runs
+  listJobRuns(projectId: string, jobName?: string): Promise<CeJobRun[]> {
+    return this.listAll<CeJobRun>(`/projects/${seg(projectId)}/job_runs`, 'job_runs', {job_name: jobName}, {limit: 100})
+  }
+  getJobRun(projectId: string, name: string): Promise<CeJobRun | undefined> {
+    return this.getOrUndefined(`/projects/${seg(projectId)}/job_runs/${seg(name)}`)
+  }
+  createJobRun(projectId: string, body: {job_name: string}): Promise<CeJobRun> {
+    return this.request('POST', `/projects/${seg(projectId)}/job_runs`, {body})
+  }
+  deleteJobRun(projectId: string, name: string): Promise<boolean> {
+    return this.deleteOrGone(`/projects/${seg(projectId)}/job_runs/${seg(name)}`)
+  }
+}
+
+/** The entity tag from the body, else from the ETag header. */
+function withEtag<T>(result: T, headers: Record<string, string>): T {
+  if (result && typeof result === 'object') {
+    const r = result as Record<string, unknown>
+    if ((r.entity_tag === undefined || r.entity_tag === '') && headers.etag) r.entity_tag = headers.etag.replace(/^W\//, '').replace(/^"|"$/g, '')
+  }
+  return result
+}

@@ -1,0 +1,121 @@
+/**
+ * What the Code Engine forwarder looks like: its secret (credentials), config map (where things are) and job
+ * (image, command, environment), plus the comparisons setup and doctor use to decide "same" vs "needs an update".
+ *
+ * The job runs `flowlog forward --follow --source cos://<bucket> --sink <sink>` (poll mode, run_mode daemon) or the
+ * same without --follow per COS event (subscription mode, run_mode task), configured through environment variables:
+ *   secret:     FLOWLOG_COS_HMAC_ACCESS_KEY_ID, FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY, FLOWLOG_LOGDNA_INGESTION_KEY (logdna),
+ *               IBMCLOUD_API_KEY (cloud-logs: the bearer token for ingestion)
+ *   config map: FLOWLOG_BUCKET, FLOWLOG_REGION, FLOWLOG_COS_ENDPOINT, FLOWLOG_COS_INSTANCE_ID, FLOWLOG_SINK,
+ *               FLOWLOG_LOGDNA_URL | FLOWLOG_CLOUD_LOGS_URL, FLOWLOG_IAM_URL (when overridden), FLOWLOG_HOME
+ */
+import {createHash} from 'node:crypto'
+
+import type {CeEnvVar, CeJob, CeJobSpec} from '../ibmcloud/code-engine.js'
+import {normaliseImage, type SinkKind, type TriggerKind} from './answers.js'
+
+export const DEFAULT_NODE_IMAGE = 'docker.io/library/node:20'
+
+export interface ForwarderInputs {
+  bucket: string
+  region: string
+  cosEndpoint: string
+  cosInstanceId: string
+  hmac: {accessKeyId: string; secretAccessKey: string}
+  sink: SinkKind
+  logdnaUrl?: string
+  logdnaIngestionKey?: string
+  cloudLogsUrl?: string
+  apiKey: string
+  iamUrl?: string
+  trigger: TriggerKind
+  image?: string
+  /** flowlog version the default image installs (`npx -y flowlog@<version>`). */
+  version: string
+  secretName: string
+  configMapName: string
+}
+
+export function secretData(i: ForwarderInputs): Record<string, string> {
+  const data: Record<string, string> = {
+    FLOWLOG_COS_HMAC_ACCESS_KEY_ID: i.hmac.accessKeyId,
+    FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY: i.hmac.secretAccessKey,
+  }
+  if (i.sink === 'logdna' && i.logdnaIngestionKey) data.FLOWLOG_LOGDNA_INGESTION_KEY = i.logdnaIngestionKey
+  if (i.sink === 'cloud-logs') data.IBMCLOUD_API_KEY = i.apiKey
+  return data
+}
+
+export function configMapData(i: ForwarderInputs): Record<string, string> {
+  const data: Record<string, string> = {
+    FLOWLOG_BUCKET: i.bucket,
+    FLOWLOG_REGION: i.region,
+    FLOWLOG_COS_ENDPOINT: i.cosEndpoint,
+    FLOWLOG_COS_INSTANCE_ID: i.cosInstanceId,
+    FLOWLOG_SINK: i.sink,
+    FLOWLOG_HOME: '/tmp/flowlog',
+  }
+  if (i.sink === 'logdna' && i.logdnaUrl) data.FLOWLOG_LOGDNA_URL = i.logdnaUrl
+  if (i.sink === 'cloud-logs' && i.cloudLogsUrl) data.FLOWLOG_CLOUD_LOGS_URL = i.cloudLogsUrl
+  if (i.iamUrl) data.FLOWLOG_IAM_URL = i.iamUrl
+  return data
+}
+
+export function jobSpec(i: ForwarderInputs): CeJobSpec {
+  // The job has no config file: the bucket and the sink travel as arguments, the rest as environment variables.
+  const args = ['forward', ...(i.trigger === 'poll' ? ['--follow'] : []), '--source', `cos://${i.bucket}`, '--sink', i.sink]
+  const env: CeEnvVar[] = [
+    {type: 'secret_full_reference', reference: i.secretName},
+    {type: 'config_map_full_reference', reference: i.configMapName},
+  ]
+  const common = {
+    run_env_variables: env,
+    run_mode: (i.trigger === 'poll' ? 'daemon' : 'task') as 'daemon' | 'task',
+    scale_cpu_limit: '0.25',
+    scale_memory_limit: '0.5G',
+  }
+  if (i.image) return {image_reference: i.image, run_commands: [], run_arguments: args, ...common}
+  return {image_reference: DEFAULT_NODE_IMAGE, run_commands: ['npx'], run_arguments: ['-y', `flowlog@${i.version}`, ...args], ...common}
+}
+
+/** A stable hash of secret data (values never stored, only this). */
+export function dataHash(data: Record<string, string>): string {
+  const sorted = Object.keys(data)
+    .sort()
+    .map((k) => [k, data[k]])
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32)
+}
+
+/** Whether data read back from Code Engine is usable for comparison (not masked). */
+export function readableData(data: Record<string, string> | undefined): data is Record<string, string> {
+  if (!data || typeof data !== 'object') return false
+  return Object.values(data).every((v) => typeof v === 'string' && !/^\*+$/.test(v) && v !== 'REDACTED')
+}
+
+export function sameData(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).sort()
+  const kb = Object.keys(b).sort()
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k])
+}
+
+function envKey(v: CeEnvVar): string {
+  if (v.type === 'literal') return `literal:${v.name}=${v.value}`
+  if (v.type.endsWith('full_reference')) return `${v.type}:${v.reference}`
+  return `${v.type}:${v.reference}:${v.key}:${v.name}`
+}
+
+/** The fields of `spec` that differ in `job` (as a merge-patch). Only the fields setup manages are compared. */
+export function jobDiff(job: CeJob, spec: CeJobSpec): Partial<CeJobSpec> {
+  const patch: Partial<CeJobSpec> = {}
+  const arr = (x: unknown) => (Array.isArray(x) ? (x as string[]) : [])
+  const eqArr = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i])
+  const image = (ref: unknown) => (typeof ref === 'string' && ref.trim() !== '' && !/\s/.test(ref) ? normaliseImage(ref) : String(ref))
+  if (image(job.image_reference) !== image(spec.image_reference)) patch.image_reference = spec.image_reference
+  if (!eqArr(arr(job.run_commands), arr(spec.run_commands))) patch.run_commands = spec.run_commands
+  if (!eqArr(arr(job.run_arguments), arr(spec.run_arguments))) patch.run_arguments = spec.run_arguments
+  if ((job.run_mode ?? 'task') !== spec.run_mode) patch.run_mode = spec.run_mode
+  const have = arr(job.run_env_variables as unknown as string[]).map((v) => envKey(v as unknown as CeEnvVar)).sort()
+  const want = (spec.run_env_variables ?? []).map(envKey).sort()
+  if (!eqArr(have, want)) patch.run_env_variables = spec.run_env_variables
+  return patch
+}

@@ -13,6 +13,8 @@ import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
 import {countMatches, parseSort, searchRecords} from '../lib/store/search.js'
 import {openStore} from '../lib/store/store.js'
 import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, recordTable, type RecordOutput} from '../lib/ui/records.js'
+import {runSearchFollow} from '../lib/follow/search.js'
+import {loadNames} from '../lib/names.js'
 
 export interface SearchResult {
   records: JsonObject[]
@@ -53,6 +55,8 @@ an exact match.`
     app: Flags.string({description: 'the envelope app records get (as forward sends them)', default: 'vpc-flowlogs'}),
     tags: Flags.string({description: 'the envelope tags records get, comma-separated (as forward sends them)'}),
     'level-by-action': Flags.boolean({description: 'envelope level WARN for rejected and INFO for accepted (as forward --level-by-action)'}),
+    follow: Flags.boolean({char: 'f', description: 'print the latest --limit matches, then keep pulling new objects from the source and print new matches until Ctrl-C'}),
+    interval: Flags.string({description: 'with --follow: how often to pull new objects (default 30s)', helpValue: 'DURATION', dependsOn: ['follow']}),
   }
 
   async run(): Promise<SearchResult> {
@@ -66,6 +70,7 @@ an exact match.`
       levelByAction: flags['level-by-action'],
     })
     for (const w of compiled.warnings) this.term.warn(w)
+    if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
     const sort = parseSort(flags.sort)
     if (flags.source) await this.pullFirst(flags, window)
     const store = await openStore(this.home, {readOnly: true})
@@ -113,7 +118,7 @@ an exact match.`
         result.total = await countMatches(store, spec)
         result.truncated = result.total > emitted
       }
-      if (output === 'table' && tableRows.length) this.term.out(recordTable(tableRows, this.term.c, fields))
+      if (output === 'table' && tableRows.length) this.term.out(recordTable(tableRows, this.term.c, fields, (await loadNames(this.home, {config: await readConfig(this.home)})).names))
       if (emitted === 0) this.term.info('no records match')
       else if (result.truncated) this.term.info(`showing ${emitted} of ${result.total} records (raise --limit, or --limit 0 for all)`)
       if (prefixSeen && hint) this.term.hint(hint.message)

@@ -28,7 +28,7 @@ export interface FlowlogConfig {
   [key: string]: unknown
 }
 
-export const SECRET_CONFIG_KEYS = ['apiKey', 'cosHmacAccessKeyId', 'cosHmacSecretAccessKey', 'logdnaIngestionKey'] as const
+export const SECRET_CONFIG_KEYS = ['apiKey', 'cosHmacAccessKeyId', 'cosHmacSecretAccessKey', 'logdnaIngestionKey', 'logdnaServiceKey'] as const
 
 export async function readConfig(home: Home): Promise<FlowlogConfig> {
   const config = (await readJsonFile<FlowlogConfig>(home.configPath)) ?? {}

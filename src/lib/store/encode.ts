@@ -64,6 +64,38 @@ function cachedTime(v: JsonValue | undefined): number | undefined {
   return t
 }
 
+const HEADER_NULLS = HEADER_FIELDS.map(() => NULL_TOKEN).join('\t')
+const RECORD_TYPES = RECORD_FIELDS.map((f) => f.type)
+
+/**
+ * The common case, fast: a record whose fields are all known, in schema order, of the column's type, with strings that
+ * need no escaping. Returns the record columns as TSV, or undefined when the general path must decide.
+ */
+function encodeCanonical(r: JsonObject): string | undefined {
+  const cells: string[] = new Array(RECORD_FIELDS.length).fill(NULL_TOKEN)
+  let last = -1
+  for (const k in r) {
+    const pos = RECORD_POSITION.get(k)
+    if (pos === undefined || pos <= last) return undefined
+    last = pos
+    const v = r[k]
+    switch (RECORD_TYPES[pos]) {
+      case 'string':
+        if (typeof v !== 'string' || v === NULL_TOKEN || !SAFE_STRING.test(v)) return undefined
+        cells[pos] = v
+        break
+      case 'integer':
+        if (typeof v !== 'number' || !Number.isSafeInteger(v)) return undefined
+        cells[pos] = String(v)
+        break
+      default:
+        if (typeof v !== 'boolean') return undefined
+        cells[pos] = v ? 'true' : 'false'
+    }
+  }
+  return cells.join('\t')
+}
+
 export interface EncodeWindow {
   since?: number
   until?: number
@@ -114,6 +146,13 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
     const r = records[i]
     const ts = cachedTime(r.start_time) ?? cachedTime(r.connection_start_time) ?? cachedTime(Object.hasOwn(r, 'capture_start_time') ? r.capture_start_time : hs)
     if (windowed && (ts === undefined || (since !== undefined && ts < since) || (until !== undefined && ts >= until))) continue
+    if (composed && headerRegular) {
+      const fast = encodeCanonical(r)
+      if (fast !== undefined) {
+        lines.push(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\tfalse\ttrue\t${NULL_TOKEN}\t${fast}\t${HEADER_NULLS}`)
+        continue
+      }
+    }
     let irregular = !headerRegular
     let useHeader = composed
     const parts: string[] = new Array(RECORD_FIELDS.length)

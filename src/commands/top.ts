@@ -1,0 +1,113 @@
+import {Flags} from '@oclif/core'
+import Table from 'cli-table3'
+
+import {BaseCommand} from '../base-command.js'
+import {compileQuery, topBy} from '../lib/analysis/aggregate.js'
+import {readConfig} from '../lib/config/settings.js'
+import {pullFirst} from '../lib/follow/source.js'
+import {loadNames} from '../lib/names.js'
+import type {JsonValue} from '../lib/records/object.js'
+import {parseWindow} from '../lib/records/time.js'
+import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
+import {openStore} from '../lib/store/store.js'
+import {bar, unicodeEnabled} from '../lib/ui/bars.js'
+import {formatBytes, formatCount, plural} from '../lib/ui/format.js'
+
+export interface TopResult {
+  by: string
+  rows: {value: JsonValue; flows: number; bytes: number}[]
+  /** Matching records without the field (left out of rows). */
+  missing: number
+  /** Matching records in all. */
+  records: number
+  /** Distinct values before --limit. */
+  groups: number
+}
+
+export default class Top extends BaseCommand {
+  static summary = 'Top values of any field: flows and bytes per value'
+
+  static description = `Counts the records that match a query per value of a field, with their bytes
+(bytes_from_initiator + bytes_from_target; a missing value counts as 0), largest first. Ties are broken by the
+value. Records without the field are left out (their number is said on stderr). Values keep their JSON type in
+--json (ports stay numbers). Names of instances and interfaces are shown beside IPs when a VPC snapshot
+(flowlog demo, flowlog vpc export) or an API key is available.`
+
+  static examples = [
+    {description: 'Who is knocking: top rejected sources', command: `<%= config.bin %> top --by initiator_ip --query 'action:rejected'`},
+    {description: 'Most rejected target ports, as JSON', command: `<%= config.bin %> top --by target_port --query 'action:rejected' --limit 5 --json`},
+    {description: 'Top talkers by bytes in the last hour', command: '<%= config.bin %> top --by initiator_ip --sort bytes --since 1h'},
+  ]
+
+  static flags = {
+    ...sourceFlags,
+    ...windowFlags,
+    by: Flags.string({description: 'the field to group by (initiator_ip, target_ip, target_port, action, …)', required: true, helpValue: 'FIELD'}),
+    query: Flags.string({char: 'q', description: "only records matching this query (Log Analysis syntax); default: all", default: '', helpValue: 'QUERY'}),
+    limit: Flags.integer({description: 'at most this many values (0 = all)', default: 10, min: 0}),
+    sort: Flags.string({description: 'order by flows or by bytes', options: ['flows', 'bytes'], default: 'flows'}),
+    names: Flags.boolean({description: 'show instance and interface names beside IPs', default: true, allowNo: true}),
+  }
+
+  async run(): Promise<TopResult> {
+    const {flags} = await this.parse(Top)
+    const window = parseWindow(flags)
+    const compiled = compileQuery(flags.query)
+    for (const w of compiled.warnings) this.term.warn(w)
+    if (flags.source) {
+      this.term.startSpinner('pulling new objects')
+      const pulled = await pullFirst(this.home, flags, window, {onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`)})
+      this.term.stopSpinner(`pulled ${pulled.summary?.objects.loaded ?? 0} new objects from ${pulled.description}`)
+      if (pulled.partial) this.partial(`${pulled.partial.message}; counting what was loaded`)
+    }
+    const store = await openStore(this.home, {readOnly: true})
+    let result: TopResult
+    try {
+      if ((await store.counts()).records === 0) {
+        this.term.warn('the index is empty')
+        this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
+        return {by: flags.by, rows: [], missing: 0, records: 0, groups: 0}
+      }
+      result = await topBy(store, {...compiled.spec, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes'})
+    } finally {
+      await store.close()
+    }
+    if (result.missing > 0) this.term.info(`${plural(result.missing, 'matching record')} without ${flags.by} left out`)
+    if (!this.jsonEnabled()) await this.render(result, flags.names, flags.sort as 'flows' | 'bytes')
+    return result
+  }
+
+  private async render(result: TopResult, withNames: boolean, sort: 'flows' | 'bytes'): Promise<void> {
+    const t = this.term
+    if (result.rows.length === 0) {
+      t.info(result.records === 0 ? 'no records match' : `no matching record has ${result.by}`)
+      return
+    }
+    const names = withNames && result.rows.some((r) => typeof r.value === 'string') ? (await loadNames(this.home, {config: await readConfig(this.home)})) : undefined
+    for (const w of names?.warnings ?? []) t.warn(w)
+    const unicode = unicodeEnabled()
+    const max = Math.max(...result.rows.map((r) => r[sort]))
+    const total = result.records - result.missing
+    const table = new Table({
+      head: ['#', result.by, 'flows', '%', 'bytes', ''].map((h) => t.c.bold(h)),
+      colAligns: ['right', 'left', 'right', 'right', 'right', 'left'],
+      style: {head: [], border: [], compact: true},
+      chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
+    })
+    result.rows.forEach((r, i) => {
+      const name = typeof r.value === 'string' ? names?.names.get(r.value) : undefined
+      const value = typeof r.value === 'string' ? r.value : JSON.stringify(r.value)
+      table.push([
+        String(i + 1),
+        name ? `${value} ${t.c.dim(`(${name})`)}` : value,
+        formatCount(r.flows),
+        total > 0 ? `${((100 * r.flows) / total).toFixed(1)}` : '',
+        formatBytes(r.bytes),
+        t.c.cyan(bar(r[sort], max, 30, {unicode})),
+      ])
+    })
+    t.out(table.toString())
+    const shown = result.rows.length
+    if (result.groups > shown) t.info(`top ${shown} of ${formatCount(result.groups)} values of ${result.by} (raise --limit, or --limit 0 for all)`)
+  }
+}

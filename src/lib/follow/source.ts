@@ -1,0 +1,55 @@
+import type {Home} from '../config/home.js'
+import {readConfig} from '../config/settings.js'
+import {PartialFailureError} from '../errors.js'
+import type {TimeWindow} from '../records/time.js'
+import {openSource} from '../sources/index.js'
+import {type PullProgress, type PullSummary, pullObjects} from '../sources/pull.js'
+import type {Source} from '../sources/types.js'
+import {openStore} from '../store/store.js'
+
+/** The source flags every command that reads objects shares (src/lib/sources/flags.ts). */
+export interface SourceFlagValues {
+  source?: string
+  'cos-endpoint'?: string
+  region?: string
+  'endpoint-type'?: string
+}
+
+export async function openSourceFromFlags(home: Home, flags: SourceFlagValues): Promise<Source> {
+  const config = await readConfig(home)
+  return openSource(flags.source, {
+    home,
+    config,
+    cosEndpoint: flags['cos-endpoint'],
+    region: flags.region,
+    endpointType: flags['endpoint-type'] as 'public' | 'private' | 'direct' | undefined,
+  })
+}
+
+export interface PullFirstResult {
+  description: string
+  summary?: PullSummary
+  /** Set when some objects failed (the rest was loaded): the command should exit 5 after its output. */
+  partial?: PartialFailureError
+}
+
+/** `--source` on top/stats/alert/explore: pull what is new for the window before reading the index. */
+export async function pullFirst(
+  home: Home,
+  flags: SourceFlagValues,
+  window: TimeWindow,
+  callbacks: {onProgress?: (p: PullProgress) => void; onWait?: (pid: number) => void} = {},
+): Promise<PullFirstResult> {
+  const source = await openSourceFromFlags(home, flags)
+  const store = await openStore(home, {onWait: callbacks.onWait})
+  try {
+    const summary = await pullObjects(source, store, {window, onProgress: callbacks.onProgress})
+    return {description: source.description, summary}
+  } catch (error) {
+    if (error instanceof PartialFailureError) return {description: source.description, summary: error.result as PullSummary, partial: error}
+    throw error
+  } finally {
+    await store.close()
+    await source.close?.()
+  }
+}

@@ -2,7 +2,7 @@ import type {JsonObject} from '../records/object.js'
 import {ROW_FIELD_MAP} from '../records/schema.js'
 import type {TimeWindow} from '../records/time.js'
 import {UsageError} from '../errors.js'
-import type {Store} from './store.js'
+import {recExpression, type Store} from './store.js'
 
 /**
  * Search the index with a compiled query: the SQL back end on regular rows, the JavaScript predicate on irregular rows
@@ -46,6 +46,9 @@ interface Candidate extends MatchedRecord {
 }
 
 export const LINE_SQL = `(o.prefix || r.rec || o.suffix)`
+
+/** The line of a records_data row `d` joined to its object `o`: rec is rebuilt only for the rows selected. */
+const DATA_LINE_SQL = `(o.prefix || COALESCE(d.rec_raw, ${recExpression('d.')}) || o.suffix)`
 
 /** Parse `FIELD[:asc|desc]`. */
 export function parseSort(text: string | undefined): SortSpec | undefined {
@@ -121,6 +124,15 @@ function orderSql(sort: SortSpec): string {
   return `r."${spec.name}" ${dir} NULLS LAST, r.ts ASC NULLS LAST, ${tie}`
 }
 
+/** The same order over the narrow match set `m` (the sort value is m.sortv). */
+function mOrderSql(sort: SortSpec): string {
+  const dir = sort.desc ? 'DESC' : 'ASC'
+  const tie = `m.okey ASC, m.idx ASC`
+  if (sort.field === 'time') return `m.ts ${dir} NULLS LAST, ${tie}`
+  if (!ROW_FIELD_MAP.get(sort.field)) return `m.ts ASC NULLS LAST, ${tie}`
+  return `m.sortv ${dir} NULLS LAST, m.ts ASC NULLS LAST, ${tie}`
+}
+
 function sortValueSql(sort: SortSpec): string {
   const spec = sort.field === 'time' ? undefined : ROW_FIELD_MAP.get(sort.field)
   return spec ? `r."${spec.name}"` : 'NULL'
@@ -163,10 +175,15 @@ export async function* searchRecords(store: Store, spec: SearchSpec): AsyncGener
   const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
   if (spec.where) params.push(...spec.where.params)
   const win = windowSql(spec.window, params)
+  // Two steps: find and order the matches on narrow columns, then build the lines of just those rows (building a
+  // line costs more than any filter, and DuckDB would otherwise build it for every row of the view).
+  const order = orderSql(sort)
   const sql =
-    `SELECT ${LINE_SQL} AS line, r.ts, r.okey, r.idx, ${sortValueSql(sort)} AS sortv FROM records r JOIN objects o ON o.key = r.okey ` +
-    `WHERE NOT r.irregular AND ${where} AND ${win} ORDER BY ${orderSql(sort)}` +
-    (Number.isFinite(limit) ? ` LIMIT ${limit}` : '')
+    `WITH m AS (SELECT r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv FROM records r JOIN objects o ON o.key = r.okey ` +
+    `WHERE NOT r.irregular AND ${where} AND ${win}` +
+    (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
+    `) SELECT ${DATA_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_data d ON d.okey = m.okey AND d.idx = m.idx ` +
+    `JOIN objects o ON o.key = m.okey ORDER BY ${mOrderSql(sort)}`
   const result = await store.connection.stream(sql, params as never)
   const cmp = makeComparator(sort)
   let i = 0

@@ -8,7 +8,7 @@ import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
 
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
 
 
 function ddl(): string[] {
@@ -23,7 +23,7 @@ function ddl(): string[] {
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols})`,
     `CREATE TABLE IF NOT EXISTS records_data (okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
     // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
-    `CREATE OR REPLACE VIEW records AS SELECT d.okey, d.idx, d.ts, d.irregular, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
+    `CREATE OR REPLACE VIEW records AS SELECT d.okey, d.idx, d.ts, d.irregular, d.rec_raw, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
       `${RECORD_FIELDS.map((f) => `d."${f.name}"`).join(', ')}, ` +
       `${HEADER_FIELDS.map((f) => `CASE WHEN d.hdr_raw THEN d."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
       `d.okey AS "key" FROM records_data d JOIN objects ob ON ob.key = d.okey`,
@@ -34,7 +34,7 @@ function ddl(): string[] {
  * The record part of a canonical row rebuilt from its typed columns: exactly the record's JSON without braces, since
  * canonical rows hold only known fields, in schema order, with strings that need no escaping (encode.ts).
  */
-function recExpression(p: string): string {
+export function recExpression(p: string): string {
   const parts = RECORD_FIELDS.map((f) => {
     const name = JSON.stringify(f.name)
     const col = `${p}"${f.name}"`

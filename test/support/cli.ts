@@ -5,8 +5,8 @@ import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const SHARED = resolve(ROOT, '..', 'shared')
-export const SAMPLES = join(SHARED, 'samples')
+/** The real sample objects (copied from the project's shared/samples, Apache-2.0; see the README there). */
+export const SAMPLES = join(ROOT, 'test', 'fixtures', 'samples')
 
 export interface CliResult {
   stdout: string

@@ -2,6 +2,7 @@ import {input, select} from '@inquirer/prompts'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {type FlagShape, protectQueryWords} from '../query-argv.js'
 import {readConfig} from '../lib/config/settings.js'
 import {loadNames} from '../lib/names.js'
 import {openStore} from '../lib/store/store.js'
@@ -17,6 +18,9 @@ of its target. Past queries are kept in the flowlog home (type :h to pick one). 
 
   static examples = ['<%= config.bin %> explore', {description: 'Start from a query', command: `<%= config.bin %> explore 'action:rejected target_port:22'`}]
 
+  // A query may start with '-' and span several words (see src/query-argv.ts).
+  static strict = false
+
   static args = {
     query: Args.string({description: 'a first query to run'}),
   }
@@ -27,7 +31,8 @@ of its target. Past queries are kept in the flowlog home (type :h to pick one). 
   }
 
   async run(): Promise<ExploreSummary> {
-    const {args, flags} = await this.parse(Explore)
+    const {argv, flags} = await this.parse(Explore, protectQueryWords(this.argv, Explore.flags as Record<string, FlagShape>))
+    const args = {query: (argv as string[]).length ? (argv as string[]).join(' ') : undefined}
     // Interactive output goes to stderr under --json, so that stdout holds only the final summary.
     const json = this.jsonEnabled()
     const store = await openStore(this.home, {readOnly: true})

@@ -1,6 +1,8 @@
 import {Args, Flags} from '@oclif/core'
+import {fstatSync} from 'node:fs'
 
 import {BaseCommand} from '../base-command.js'
+import {type FlagShape, protectQueryWords} from '../query-argv.js'
 import {readConfig} from '../lib/config/settings.js'
 import {PartialFailureError} from '../lib/errors.js'
 import type {JsonObject} from '../lib/records/object.js'
@@ -10,11 +12,20 @@ import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {openSource} from '../lib/sources/index.js'
 import {pullObjects} from '../lib/sources/pull.js'
 import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
-import {countMatches, parseSort, searchRecords} from '../lib/store/search.js'
+import {copyLines, countMatches, parseSort, searchRecords} from '../lib/store/search.js'
 import {openStore} from '../lib/store/store.js'
 import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, recordTable, type RecordOutput} from '../lib/ui/records.js'
 import {runSearchFollow} from '../lib/follow/search.js'
 import {loadNames} from '../lib/names.js'
+
+/** Whether stdout is a pipe (then DuckDB may write to /dev/stdout without truncating anything). */
+function stdoutIsPipe(): boolean {
+  try {
+    return fstatSync(1).isFIFO()
+  } catch {
+    return false
+  }
+}
 
 export interface SearchResult {
   records: JsonObject[]
@@ -40,6 +51,9 @@ an exact match.`
     {description: 'Pull from the bucket first, then search', command: `<%= config.bin %> search 'initiator_ip:92.63.0.0/16' --source cos://my-flowlogs --since 2h`},
   ]
 
+  // Several words are one query: `flowlog search -target_port:67 -target_port:53` works unquoted.
+  static strict = false
+
   static args = {
     query: Args.string({description: "the query (quote it for the shell); '' or '*' matches everything", default: ''}),
   }
@@ -60,7 +74,8 @@ an exact match.`
   }
 
   async run(): Promise<SearchResult> {
-    const {args, flags} = await this.parse(Search)
+    const {argv, flags} = await this.parse(Search, protectQueryWords(this.argv, Search.flags as Record<string, FlagShape>))
+    const args = {query: (argv as string[]).join(' ')}
     const window = parseWindow(flags)
     const fields = flags.fields ? flags.fields.split(',').map((f) => f.trim()).filter(Boolean) : undefined
     const compiled = compileSearch(args.query ?? '', {
@@ -77,8 +92,7 @@ an exact match.`
     const output = (this.jsonEnabled() ? 'json-doc' : flags.output) as RecordOutput | 'json-doc'
     const result: SearchResult = {records: [], truncated: false, total: 0}
     try {
-      const counts = await store.counts()
-      if (counts.records === 0) {
+      if (await store.isEmpty()) {
         this.term.warn('the index is empty')
         this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
         return result
@@ -88,21 +102,40 @@ an exact match.`
       let prefixSeen = false
       const tableRows: {row: JsonObject; time: string}[] = []
       let emitted = 0
-      if (output === 'csv') this.term.write(csvHeader(fields ?? DEFAULT_CSV_FIELDS) + '\n')
-      if (output === 'json') this.term.write('[')
-      for await (const m of searchRecords(store, spec)) {
-        const needRow = output !== 'ndjson' || fields !== undefined || (hint && !prefixSeen)
+      // NDJSON into a pipe: DuckDB writes the lines itself (no trip through JavaScript).
+      let direct: number | undefined
+      try {
+        direct = output === 'ndjson' && !fields && stdoutIsPipe() ? await copyLines(store, spec, '/dev/stdout') : undefined
+      } catch (error) {
+        // The reader went away (`| head`): like any Unix filter, stop quietly.
+        if (/broken pipe|EPIPE/i.test((error as Error).message)) return result
+        throw error
+      }
+      if (direct !== undefined) {
+        emitted = direct
+        if (hint) for await (const m of searchRecords(store, {...spec, limit: 1000})) if (hint.matchedByPrefix(JSON.parse(m.line) as JsonObject)) {
+          prefixSeen = true
+          break
+        }
+      }
+      const out = this.term.bufferedWriter()
+      if (output === 'csv') out.write(csvHeader(fields ?? DEFAULT_CSV_FIELDS) + '\n')
+      if (output === 'json') out.write('[')
+      if (direct === undefined) for await (const m of searchRecords(store, spec)) {
+        // The prefix hint looks at the first records only: enough to notice, cheap on big results.
+        const checkHint = hint !== undefined && !prefixSeen && emitted < 1000
+        const needRow = output !== 'ndjson' || fields !== undefined || checkHint
         const row = m.row ?? (needRow ? (JSON.parse(m.line) as JsonObject) : undefined)
-        if (hint && !prefixSeen && row && hint.matchedByPrefix(row)) prefixSeen = true
+        if (checkHint && row && hint.matchedByPrefix(row)) prefixSeen = true
         switch (output) {
           case 'ndjson':
-            this.term.write((fields ? JSON.stringify(project(row!, fields)) : m.line) + '\n')
+            out.write((fields ? JSON.stringify(project(row!, fields)) : m.line) + '\n')
             break
           case 'json':
-            this.term.write((emitted ? ',\n' : '\n') + JSON.stringify(project(row!, fields)))
+            out.write((emitted ? ',\n' : '\n') + JSON.stringify(project(row!, fields)))
             break
           case 'csv':
-            this.term.write(csvRow(row!, fields ?? DEFAULT_CSV_FIELDS) + '\n')
+            out.write(csvRow(row!, fields ?? DEFAULT_CSV_FIELDS) + '\n')
             break
           case 'json-doc':
             result.records.push(project(row!, fields))
@@ -112,7 +145,8 @@ an exact match.`
         }
         emitted++
       }
-      if (output === 'json') this.term.write(emitted ? '\n]\n' : ']\n')
+      if (output === 'json') out.write(emitted ? '\n]\n' : ']\n')
+      out.flush()
       result.total = emitted
       if (flags.limit > 0 && emitted >= flags.limit) {
         result.total = await countMatches(store, spec)

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import Table from 'cli-table3'
 
 import {BaseCommand} from '../base-command.js'
+import {type FlagShape, protectQueryWords} from '../query-argv.js'
 import {compileQuery, computeStats, type GroupRow, type StatsResult} from '../lib/analysis/aggregate.js'
 import {readConfig} from '../lib/config/settings.js'
 import {parseInterval} from '../lib/follow/follow.js'
@@ -35,6 +36,9 @@ Without --interval, buckets are 5 minutes wide, widened to a round interval when
     {description: 'Only traffic to vsi1, as JSON', command: `<%= config.bin %> stats 'target_ip:==10.240.0.4' --json`},
   ]
 
+  // A query may start with '-' and span several words (see src/query-argv.ts).
+  static strict = false
+
   static args = {
     query: Args.string({description: "only records matching this query; '' or '*' for all", default: ''}),
   }
@@ -48,7 +52,8 @@ Without --interval, buckets are 5 minutes wide, widened to a round interval when
   }
 
   async run(): Promise<StatsResult> {
-    const {args, flags} = await this.parse(Stats)
+    const {argv, flags} = await this.parse(Stats, protectQueryWords(this.argv, Stats.flags as Record<string, FlagShape>))
+    const args = {query: (argv as string[]).join(' ')}
     const now = Date.now()
     const window = parseWindow(flags, now)
     const intervalMs = flags.interval === undefined ? undefined : parseInterval(flags.interval)

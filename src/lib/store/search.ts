@@ -124,6 +124,11 @@ function orderSql(sort: SortSpec): string {
   return `r."${spec.name}" ${dir} NULLS LAST, r.ts ASC NULLS LAST, ${tie}`
 }
 
+/** The join to objects, only when the filter reads the object's columns. */
+function joinObjects(where: string): string {
+  return /\bo\./.test(where) ? 'JOIN objects o ON o.key = r.okey ' : ''
+}
+
 /** The same order over the narrow match set `m` (the sort value is m.sortv). */
 function mOrderSql(sort: SortSpec): string {
   const dir = sort.desc ? 'DESC' : 'ASC'
@@ -166,24 +171,49 @@ async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec):
   return out.sort(makeComparator(sort))
 }
 
+/**
+ * The regular rows' matches in order, in two steps: find and order the matches on narrow columns, then build the
+ * lines of just those rows (building a line costs more than any filter, and DuckDB would otherwise build it for every
+ * row of the view).
+ */
+function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number): {sql: string; params: unknown[]} {
+  const params: unknown[] = []
+  const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
+  if (spec.where) params.push(...spec.where.params)
+  const win = windowSql(spec.window, params)
+  const order = orderSql(sort)
+  const sql =
+    `WITH m AS (SELECT r.rid, r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv FROM records r ${joinObjects(where)}` +
+    `WHERE NOT r.irregular AND ${where} AND ${win}` +
+    (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
+    `) SELECT ${DATA_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_data d ON d.rowid = m.rid ` +
+    `JOIN objects o ON o.key = m.okey ORDER BY ${mOrderSql(sort)}`
+  return {sql, params}
+}
+
+/**
+ * Write the matching lines (NDJSON) straight from DuckDB to a file or pipe, without passing them through JavaScript:
+ * the fast path for `--output ndjson` on large results. Returns the number of lines written, or undefined when some
+ * irregular row matches (the caller then streams with searchRecords, which merges them in order).
+ */
+export async function copyLines(store: Store, spec: SearchSpec, target: string): Promise<number | undefined> {
+  const sort = spec.sort ?? {field: 'time', desc: false}
+  const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY
+  if ((await irregularMatches(store, spec, sort)).length > 0) return undefined
+  const {sql, params} = regularMatchesSql(spec, sort, limit)
+  // One column, no header; delimiter and quote are control characters JSON never leaves unescaped, so no line is
+  // quoted or altered.
+  const copy = `COPY (SELECT line FROM (${sql})) TO '${target.replace(/'/g, "''")}' (FORMAT csv, HEADER false, DELIMITER '\x01', QUOTE '\x02', ESCAPE '\x02')`
+  const result = await store.connection.run(copy, params as never)
+  return result.rowsChanged
+}
+
 /** Stream the matching records in order. */
 export async function* searchRecords(store: Store, spec: SearchSpec): AsyncGenerator<MatchedRecord> {
   const sort = spec.sort ?? {field: 'time', desc: false}
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY
   const irregular = await irregularMatches(store, spec, sort)
-  const params: unknown[] = []
-  const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
-  if (spec.where) params.push(...spec.where.params)
-  const win = windowSql(spec.window, params)
-  // Two steps: find and order the matches on narrow columns, then build the lines of just those rows (building a
-  // line costs more than any filter, and DuckDB would otherwise build it for every row of the view).
-  const order = orderSql(sort)
-  const sql =
-    `WITH m AS (SELECT r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv FROM records r JOIN objects o ON o.key = r.okey ` +
-    `WHERE NOT r.irregular AND ${where} AND ${win}` +
-    (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
-    `) SELECT ${DATA_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_data d ON d.okey = m.okey AND d.idx = m.idx ` +
-    `JOIN objects o ON o.key = m.okey ORDER BY ${mOrderSql(sort)}`
+  const {sql, params} = regularMatchesSql(spec, sort, limit)
   const result = await store.connection.stream(sql, params as never)
   const cmp = makeComparator(sort)
   let i = 0

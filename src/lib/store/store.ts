@@ -8,7 +8,7 @@ import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
 
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 6
 
 
 function ddl(): string[] {
@@ -23,7 +23,7 @@ function ddl(): string[] {
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols})`,
     `CREATE TABLE IF NOT EXISTS records_data (okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
     // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
-    `CREATE OR REPLACE VIEW records AS SELECT d.okey, d.idx, d.ts, d.irregular, d.rec_raw, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
+    `CREATE OR REPLACE VIEW records AS SELECT d.rowid AS rid, d.okey, d.idx, d.ts, d.irregular, d.rec_raw, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
       `${RECORD_FIELDS.map((f) => `d."${f.name}"`).join(', ')}, ` +
       `${HEADER_FIELDS.map((f) => `CASE WHEN d.hdr_raw THEN d."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
       `d.okey AS "key" FROM records_data d JOIN objects ob ON ob.key = d.okey`,
@@ -136,10 +136,29 @@ export class Store {
       const connection = await instance.connect()
       const store = new Store(home, instance, connection, lock, readOnly)
       if (!readOnly) await store.migrate()
+      else await store.checkVersion()
       return store
     } catch (error) {
       await lock?.release()
       throw error
+    }
+  }
+
+  /** A reader cannot migrate: an index written by another version of flowlog must be rebuilt by a pull. */
+  private async checkVersion(): Promise<void> {
+    let version: string | undefined
+    try {
+      const [row] = await this.all(`SELECT value FROM meta WHERE name = 'schema_version'`)
+      version = row?.value as string | undefined
+    } catch {
+      version = undefined
+    }
+    if (version !== String(SCHEMA_VERSION)) {
+      await this.close()
+      throw new FlowlogError(`the index ${this.home.indexPath} was written by another version of flowlog`, 3, {
+        code: 'index_version',
+        suggestions: ['Run `flowlog pull --source …` (or `flowlog demo`) to rebuild it'],
+      })
     }
   }
 
@@ -148,9 +167,8 @@ export class Store {
     const [row] = await this.all(`SELECT value FROM meta WHERE name = 'schema_version'`)
     if (row && row.value !== String(SCHEMA_VERSION)) {
       // The index is a cache of the bucket: an index from another version is rebuilt by the next pull.
-      for (const t of ['VIEW records', 'TABLE records', 'TABLE records_data', 'TABLE objects']) {
-        await this.connection.run(`DROP ${t} IF EXISTS`).catch(() => undefined)
-      }
+      await this.connection.run(`DROP VIEW IF EXISTS records`).catch(() => undefined)
+      for (const t of ['records', 'records_data', 'objects']) await this.connection.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined)
     }
     for (const statement of ddl()) await this.connection.run(statement)
     // Bulk loads: let the WAL grow instead of checkpointing after every batch; close() checkpoints once.
@@ -205,6 +223,12 @@ export class Store {
       })
     }
     return map
+  }
+
+  /** True when nothing has been loaded yet. */
+  async isEmpty(): Promise<boolean> {
+    const rows = await this.all(`SELECT 1 AS one FROM objects WHERE records > 0 LIMIT 1`)
+    return rows.length === 0
   }
 
   async counts(): Promise<{objects: number; records: number}> {

@@ -1,5 +1,5 @@
 import type {ChalkInstance} from 'chalk'
-import ora, {type Ora} from 'ora'
+import type {Ora} from 'ora'
 
 import {redact} from '../errors.js'
 import {colourEnabled, makeChalk} from './colour.js'
@@ -28,6 +28,8 @@ export class Terminal {
   private readonly stderr: {write(s: string): boolean; isTTY?: boolean}
   private readonly env: NodeJS.ProcessEnv
   private spinner?: Ora
+  private spinnerWanted = false
+  private spinnerText = ''
 
   constructor(options: TerminalOptions = {}) {
     this.env = options.env ?? process.env
@@ -58,6 +60,26 @@ export class Terminal {
     this.stdout.write(text)
   }
 
+  /** Buffered data on stdout for large outputs (one write per ~1 MB instead of one per record). */
+  bufferedWriter(limit = 1 << 20): {write(text: string): void; flush(): void} {
+    let parts: string[] = []
+    let size = 0
+    const flush = () => {
+      if (parts.length === 0) return
+      this.stdout.write(parts.join(''))
+      parts = []
+      size = 0
+    }
+    return {
+      write: (text: string) => {
+        parts.push(text)
+        size += text.length
+        if (size >= limit) flush()
+      },
+      flush,
+    }
+  }
+
   /** Information for people on stderr (silent under --json or --quiet). */
   info(text: string): void {
     if (this.json || this.quiet) return
@@ -85,22 +107,32 @@ export class Terminal {
     this.resumeSpinner()
   }
 
-  /** A spinner on stderr, only on a TTY with colour allowed and not under --json; otherwise nothing. */
+  /**
+   * A spinner on stderr, only on a TTY with colour allowed and not under --json; otherwise nothing. ora is loaded on
+   * first use (start-up time matters: it is part of every command).
+   */
   startSpinner(text: string): void {
     if (this.json || this.quiet || !this.stderr.isTTY || !this.errColour) return
-    this.spinner = ora({text, stream: this.stderr as NodeJS.WriteStream, discardStdin: false}).start()
+    this.spinnerText = text
+    this.spinnerWanted = true
+    void import('ora').then(({default: ora}) => {
+      if (!this.spinnerWanted || this.spinner) return
+      this.spinner = ora({text: this.spinnerText, stream: this.stderr as NodeJS.WriteStream, discardStdin: false}).start()
+    })
   }
 
   updateSpinner(text: string): void {
-    if (this.spinner) this.spinner.text = text
+    this.progress(text)
   }
 
   /** Progress text: the spinner on a TTY, nothing otherwise (progress must not flood logs). */
   progress(text: string): void {
+    this.spinnerText = text
     if (this.spinner) this.spinner.text = text
   }
 
   stopSpinner(final?: string, ok = true): void {
+    this.spinnerWanted = false
     if (!this.spinner) {
       if (final) this.info(final)
       return

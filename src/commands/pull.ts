@@ -1,11 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {readConfig} from '../lib/config/settings.js'
 import {PartialFailureError} from '../lib/errors.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
-import {openSource} from '../lib/sources/index.js'
+import {openSourceFromFlags} from '../lib/sources/from-flags.js'
 import {type PullSummary, pullObjects} from '../lib/sources/pull.js'
 import {openStore} from '../lib/store/store.js'
 import {formatBytes, formatRate, plural} from '../lib/ui/format.js'
@@ -34,15 +33,7 @@ reason and the exit code is 5; every good object is still loaded.`
   async run(): Promise<PullSummary> {
     const {flags} = await this.parse(Pull)
     const window = parseWindow(flags)
-    const config = await readConfig(this.home)
-    const source = await openSource(flags.source, {
-      home: this.home,
-      config,
-      env: process.env,
-      cosEndpoint: flags['cos-endpoint'],
-      region: flags.region,
-      endpointType: flags['endpoint-type'] as 'public' | 'private' | 'direct' | undefined,
-    })
+    const source = await openSourceFromFlags(this.home, flags)
     const store = await openStore(this.home, {onWait: () => this.term.info('waiting for another flowlog command to finish with the index…')})
     this.term.startSpinner(`listing ${source.description}`)
     let summary: PullSummary

@@ -9,8 +9,7 @@ import type {JsonObject} from '../lib/records/object.js'
 import {isoTime} from '../lib/ui/format.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
-import {openSource} from '../lib/sources/index.js'
-import {pullObjects} from '../lib/sources/pull.js'
+import {pullFirst, type SourceFlagValues} from '../lib/sources/from-flags.js'
 import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
 import {copyLines, countMatches, parseSort, searchRecords} from '../lib/store/search.js'
 import {openStore} from '../lib/store/store.js'
@@ -162,28 +161,13 @@ an exact match.`
     return result
   }
 
-  private async pullFirst(flags: {source?: string; 'cos-endpoint'?: string; region?: string; 'endpoint-type'?: string}, window: ReturnType<typeof parseWindow>): Promise<void> {
-    const config = await readConfig(this.home)
-    const source = await openSource(flags.source, {
-      home: this.home,
-      config,
-      cosEndpoint: flags['cos-endpoint'],
-      region: flags.region,
-      endpointType: flags['endpoint-type'] as 'public' | 'private' | 'direct' | undefined,
-    })
-    const store = await openStore(this.home)
-    this.term.startSpinner(`pulling from ${source.description}`)
-    try {
-      const s = await pullObjects(source, store, {window, onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`)})
-      this.term.stopSpinner(`pulled ${s.objects.loaded} new objects (${s.records} records) from ${source.description}`)
-    } catch (error) {
-      if (!(error instanceof PartialFailureError)) throw error
-      this.term.stopSpinner()
-      this.term.warn(`${error.message}; searching what was loaded`)
+  private async pullFirst(flags: SourceFlagValues, window: ReturnType<typeof parseWindow>): Promise<void> {
+    this.term.startSpinner(`pulling from ${flags.source}`)
+    const pulled = await pullFirst(this.home, flags, window, {onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`)})
+    this.term.stopSpinner(`pulled ${pulled.summary?.objects.loaded ?? 0} new objects (${pulled.summary?.records ?? 0} records) from ${pulled.description}`)
+    if (pulled.partial) {
+      this.term.warn(`${pulled.partial.message}; searching what was loaded`)
       process.exitCode = 5
-    } finally {
-      await store.close()
-      await source.close?.()
     }
   }
 }

@@ -17,8 +17,7 @@ import {UsageError} from '../lib/errors.js'
 import {createVpcClient} from '../lib/ibmcloud/vpc.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
-import {openSource} from '../lib/sources/index.js'
-import {pullObjects} from '../lib/sources/pull.js'
+import {pullFirst} from '../lib/sources/from-flags.js'
 import {openStore} from '../lib/store/store.js'
 import {plural} from '../lib/ui/format.js'
 
@@ -72,23 +71,19 @@ The VPC configuration comes from --vpc-config FILE (see \`flowlog vpc export\`),
     const window = parseWindow(flags)
 
     if (flags.source) {
-      const source = await openSource(flags.source, {
-        home: this.home,
-        config,
-        env: process.env,
-        cosEndpoint: flags['cos-endpoint'],
-        region: flags.region,
-        endpointType: flags['endpoint-type'] as 'public' | 'private' | 'direct' | undefined,
-      })
-      const writer = await openStore(this.home, {onWait: () => this.term.info('waiting for another flowlog command to finish with the index…')})
-      this.term.startSpinner(`pulling from ${source.description}`)
+      this.term.startSpinner(`pulling from ${flags.source}`)
       try {
-        const s = await pullObjects(source, writer, {window, onProgress: (p) => this.term.progress(`${p.listed} listed, ${p.loaded} loaded, ${p.records} records`)})
-        this.term.stopSpinner(`pulled ${plural(s.objects.loaded, 'object')} (${plural(s.records, 'record')})`)
+        const pulled = await pullFirst(this.home, flags, window, {
+          onProgress: (p) => this.term.progress(`${p.listed} listed, ${p.loaded} loaded, ${p.records} records`),
+          onWait: () => this.term.info('waiting for another flowlog command to finish with the index…'),
+        })
+        this.term.stopSpinner(`pulled ${plural(pulled.summary?.objects.loaded ?? 0, 'object')} (${plural(pulled.summary?.records ?? 0, 'record')})`)
+        if (pulled.partial) {
+          this.term.warn(`${pulled.partial.message}; explaining with what was loaded`)
+          process.exitCode = 5
+        }
       } finally {
         this.term.stopSpinner()
-        await writer.close()
-        await source.close?.()
       }
     }
 

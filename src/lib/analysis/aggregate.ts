@@ -4,7 +4,7 @@ import type {EnvelopeOptions} from '../records/envelope.js'
 import type {JsonObject, JsonValue} from '../records/object.js'
 import {ROW_FIELD_MAP} from '../records/schema.js'
 import type {TimeWindow} from '../records/time.js'
-import type {RowPredicate} from '../store/search.js'
+import {type RowPredicate, windowSql} from '../store/search.js'
 import type {Store} from '../store/store.js'
 
 /**
@@ -88,18 +88,6 @@ export function checkFieldName(field: string, flag = '--by'): void {
 
 const JOIN = `records r JOIN objects o ON o.key = r.okey`
 
-function windowSql(window: TimeWindow | undefined, params: unknown[]): string {
-  const parts: string[] = []
-  if (window?.since !== undefined) {
-    parts.push('r.ts >= ?')
-    params.push(window.since)
-  }
-  if (window?.until !== undefined) {
-    parts.push('r.ts < ?')
-    params.push(window.until)
-  }
-  return parts.length ? parts.join(' AND ') : 'TRUE'
-}
 
 export function inWindow(ts: number | null, window: TimeWindow | undefined): boolean {
   if (!window || (window.since === undefined && window.until === undefined)) return true

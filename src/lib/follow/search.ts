@@ -12,7 +12,7 @@ import {searchRecords} from '../store/search.js'
 import {openStore} from '../store/store.js'
 import {formatBytes, isoTime} from '../ui/format.js'
 import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, protocolName} from '../ui/records.js'
-import {openSourceFromFlags} from './source.js'
+import {openSourceFromFlags} from '../sources/from-flags.js'
 import {filterRecords, followObjects, type FollowSummary, type NewRecord, parseInterval, type RoundInfo} from './follow.js'
 
 /**

@@ -62,7 +62,8 @@ export function parseSort(text: string | undefined): SortSpec | undefined {
   return {field: field === 'ts' ? 'time' : field, desc: (m[2] ?? 'asc').toLowerCase() === 'desc'}
 }
 
-function windowSql(window: TimeWindow | undefined, params: unknown[]): string {
+/** `since <= r.ts < until` (TRUE without a window); pushes the bounds onto params. */
+export function windowSql(window: TimeWindow | undefined, params: unknown[]): string {
   const parts: string[] = []
   if (window?.since !== undefined) {
     parts.push('r.ts >= ?')

@@ -2,9 +2,9 @@ import type {Home} from '../config/home.js'
 import {readConfig} from '../config/settings.js'
 import {PartialFailureError} from '../errors.js'
 import type {TimeWindow} from '../records/time.js'
-import {openSource} from '../sources/index.js'
-import {type PullProgress, type PullSummary, pullObjects} from '../sources/pull.js'
-import type {Source} from '../sources/types.js'
+import {openSource} from './index.js'
+import {type PullProgress, type PullSummary, pullObjects} from './pull.js'
+import type {Source} from './types.js'
 import {openStore} from '../store/store.js'
 
 /** The source flags every command that reads objects shares (src/lib/sources/flags.ts). */

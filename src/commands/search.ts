@@ -11,7 +11,7 @@ import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {pullFirst, type SourceFlagValues} from '../lib/sources/from-flags.js'
 import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
-import {copyLines, countMatches, parseSort, searchRecords} from '../lib/store/search.js'
+import {anyPrefixMatch, copyLines, countMatches, parseSort, searchRecords} from '../lib/store/search.js'
 import {openStore} from '../lib/store/store.js'
 import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, recordTable, type RecordOutput} from '../lib/ui/records.js'
 import {runSearchFollow} from '../lib/follow/search.js'
@@ -112,10 +112,7 @@ an exact match.`
       }
       if (direct !== undefined) {
         emitted = direct
-        if (hint) for await (const m of searchRecords(store, {...spec, limit: 1000})) if (hint.matchedByPrefix(JSON.parse(m.line) as JsonObject)) {
-          prefixSeen = true
-          break
-        }
+        if (hint) prefixSeen = await anyPrefixMatch(store, spec, compiled.ipPrefixClauses)
       }
       const out = this.term.bufferedWriter()
       if (output === 'csv') out.write(csvHeader(fields ?? DEFAULT_CSV_FIELDS) + '\n')

@@ -209,6 +209,29 @@ export async function copyLines(store: Store, spec: SearchSpec, target: string):
   return result.rowsChanged
 }
 
+/**
+ * Whether some matching regular row has, in one of these fields, a value that the literal only prefixes (the
+ * `target_ip:10.240.0.4` also finds `10.240.0.45` hint) — one cheap query instead of reading rows.
+ */
+export async function anyPrefixMatch(store: Store, spec: SearchSpec, clauses: {field: string; value: string}[]): Promise<boolean> {
+  for (const c of clauses) {
+    const col = ROW_FIELD_MAP.get(c.field)
+    if (!col || col.type !== 'string') continue
+    const params: unknown[] = []
+    const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
+    if (spec.where) params.push(...spec.where.params)
+    const win = windowSql(spec.window, params)
+    params.push(c.value.toLowerCase(), c.value)
+    const rows = await store.all(
+      `SELECT 1 AS hit FROM records r ${joinObjects(where)}WHERE NOT r.irregular AND ${where} AND ${win} ` +
+        `AND starts_with(lower(r."${col.name}"), ?) AND r."${col.name}" <> ? LIMIT 1`,
+      params,
+    )
+    if (rows.length > 0) return true
+  }
+  return false
+}
+
 /** Stream the matching records in order. */
 export async function* searchRecords(store: Store, spec: SearchSpec): AsyncGenerator<MatchedRecord> {
   const sort = spec.sort ?? {field: 'time', desc: false}

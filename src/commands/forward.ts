@@ -37,6 +37,10 @@ export default class Forward extends BaseCommand {
     },
     {description: 'See what would be sent, send nothing', command: '<%= config.bin %> forward --source ./flowlogs --sink logdna --region us-south --dry-run'},
     {description: 'A Code Engine daemon job: poll the bucket every minute', command: '<%= config.bin %> forward --follow --interval 60s'},
+    {
+      description: 'Keep the ledger in the bucket too (a job whose home is ephemeral): a restarted job sends nothing twice',
+      command: '<%= config.bin %> forward --source cos://my-flowlogs --ledger remote',
+    },
   ]
 
   static flags = {
@@ -68,6 +72,12 @@ export default class Forward extends BaseCommand {
     'request-timeout': Flags.integer({description: 'request timeout, ms', default: 30_000, min: 1, hidden: true}),
     'batch-lines': Flags.integer({description: 'flush a batch at this many lines', min: 1, max: 5000, hidden: true}),
     'batch-bytes': Flags.integer({description: 'flush a batch at this many bytes', min: 1024, max: 10 * 1024 * 1024, hidden: true}),
+    ledger: Flags.string({
+      description:
+        'where the ledger lives: local (the flowlog home), remote (also in the cos:// bucket under flowlog/ledger/, for a job whose home is ephemeral) or auto (remote in Code Engine) [default: FLOWLOG_LEDGER, else local]',
+      options: ['local', 'remote', 'auto'],
+    }),
+    'ledger-upload-interval': Flags.integer({description: 'remote ledger: upload at most every this many seconds while running', default: 30, min: 0, hidden: true}),
     'max-passes': Flags.integer({description: 'with --follow: stop after this many passes', min: 1, hidden: true}),
   }
 
@@ -111,6 +121,8 @@ export default class Forward extends BaseCommand {
           batchLines: flags['batch-lines'],
           batchBytes: flags['batch-bytes'],
           maxPasses: flags['max-passes'],
+          ledger: flags.ledger,
+          ledgerUploadIntervalMs: flags['ledger-upload-interval'] * 1000,
         },
         {
           home: this.home,

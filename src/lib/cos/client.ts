@@ -47,6 +47,8 @@ export interface CosClient {
   readonly endpoint: string
   listPage(params: ListPageParams, signal?: AbortSignal): Promise<ListPage>
   getObject(key: string, signal?: AbortSignal): Promise<GetResult>
+  /** PUT one whole object (the forward ledger kept in the bucket); optional for read-only stand-ins. */
+  putObject?(key: string, body: Buffer, contentType?: string, signal?: AbortSignal): Promise<void>
   close(): void
 }
 
@@ -124,7 +126,7 @@ export interface CosErrorContext {
   endpoint: string
   bucket: string
   key?: string
-  operation: 'list' | 'get'
+  operation: 'list' | 'get' | 'put'
   authKind: 'hmac' | 'iam'
   /** IAM token URL (messages only). */
   iamUrl?: string
@@ -311,6 +313,10 @@ export class SdkCosClient implements CosClient {
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
+  }
+
+  async putObject(key: string, body: Buffer, contentType = 'application/octet-stream', signal?: AbortSignal): Promise<void> {
+    await this.send(this.s3.putObject({Bucket: this.bucket, Key: key, Body: body, ContentType: contentType}), signal)
   }
 
   close(): void {

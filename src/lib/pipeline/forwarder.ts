@@ -7,7 +7,8 @@
  *   secret:     FLOWLOG_COS_HMAC_ACCESS_KEY_ID, FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY, FLOWLOG_LOGDNA_INGESTION_KEY (logdna),
  *               IBMCLOUD_API_KEY (cloud-logs: the bearer token for ingestion)
  *   config map: FLOWLOG_BUCKET, FLOWLOG_REGION, FLOWLOG_COS_ENDPOINT, FLOWLOG_COS_INSTANCE_ID, FLOWLOG_SINK,
- *               FLOWLOG_LOGDNA_URL | FLOWLOG_CLOUD_LOGS_URL, FLOWLOG_IAM_URL (when overridden), FLOWLOG_HOME
+ *               FLOWLOG_LOGDNA_URL | FLOWLOG_CLOUD_LOGS_URL, FLOWLOG_IAM_URL (when overridden), FLOWLOG_HOME,
+ *               FLOWLOG_LEDGER=remote (the home is ephemeral: the forward ledger is kept in the bucket)
  */
 import {createHash} from 'node:crypto'
 
@@ -54,6 +55,7 @@ export function configMapData(i: ForwarderInputs): Record<string, string> {
     FLOWLOG_COS_INSTANCE_ID: i.cosInstanceId,
     FLOWLOG_SINK: i.sink,
     FLOWLOG_HOME: '/tmp/flowlog',
+    FLOWLOG_LEDGER: 'remote',
   }
   if (i.sink === 'logdna' && i.logdnaUrl) data.FLOWLOG_LOGDNA_URL = i.logdnaUrl
   if (i.sink === 'cloud-logs' && i.cloudLogsUrl) data.FLOWLOG_CLOUD_LOGS_URL = i.cloudLogsUrl

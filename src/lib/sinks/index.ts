@@ -15,7 +15,8 @@ import {LineEncoder} from './encode.js'
 import {type CosEvent, hasEvent, isNoSuchKey, parseCosEvent} from './event.js'
 import {ForwardAuthError, type ForwardProgress, type ForwardSummary, forwardObjects} from './forward.js'
 import {createHttpClient, type HttpClient} from './http.js'
-import {Ledger} from './ledger.js'
+import {Ledger, ledgerPath} from './ledger.js'
+import {pullRemoteLedger, RemoteLedgerSync, remoteStoreOf, resolveLedgerMode} from './ledger-remote.js'
 import {LogdnaSink} from './logdna.js'
 import {sleep as defaultSleep} from './retry.js'
 import {CLOUD_LOGS_INGEST_PATH, isInsecureRemote, LOGDNA_INGEST_PATH, resolveSinkSettings, type SinkSettings} from './settings.js'
@@ -25,6 +26,7 @@ export {forwardObjects, ForwardAuthError} from './forward.js'
 export type {ForwardProgress, ForwardSummary} from './forward.js'
 export {LineEncoder, severityOf} from './encode.js'
 export {Ledger, ledgerPath} from './ledger.js'
+export {pullRemoteLedger, RemoteLedgerSync, remoteLedgerKey, remoteStoreOf, resolveLedgerMode, REMOTE_LEDGER_PREFIX} from './ledger-remote.js'
 export {LogdnaSink} from './logdna.js'
 export {CloudLogsSink, iamTokenProvider} from './cloud-logs.js'
 export {parseCosEvent, isNoSuchKey} from './event.js'
@@ -69,6 +71,10 @@ export interface ForwardRequest {
   batchBytes?: number
   /** Follow mode: stop after this many passes (tests). */
   maxPasses?: number
+  /** --ledger local | remote | auto (default: FLOWLOG_LEDGER, else local). Remote keeps a copy in the cos:// bucket. */
+  ledger?: string
+  /** Remote ledger: at most one upload per this many ms while running (default 30 s). */
+  ledgerUploadIntervalMs?: number
 }
 
 export interface ForwardEventInfo {
@@ -250,6 +256,7 @@ export async function runForward(req: ForwardRequest, ctx: ForwardContext): Prom
     {requireCredentials: !dryRun},
   )
   if (isInsecureRemote(settings.url)) ctx.onWarning?.(`${settings.url} is plain http: the credentials would cross the network unencrypted`)
+  const ledgerMode = resolveLedgerMode(req.ledger, env)
   // Validate the window early (a usage error before anything is opened).
   parseWindow({since: req.since, until: req.until}, (ctx.now ?? Date.now)())
 
@@ -313,9 +320,33 @@ export async function runForward(req: ForwardRequest, ctx: ForwardContext): Prom
     now: ctx.now,
   })
   let ledger: Ledger | undefined
+  let remote: RemoteLedgerSync | undefined
   try {
+    let uploadedHash: string | undefined
+    const store = ledgerMode === 'remote' ? remoteStoreOf(source) : undefined
+    if (ledgerMode === 'remote') {
+      if (!store) {
+        throw new UsageError(`the remote ledger is kept in the bucket, but the source is not cos:// (${source.description})`, {
+          suggestions: ['Use --source cos://BUCKET, or --ledger local (FLOWLOG_LEDGER=local)'],
+        })
+      }
+      const path = ledgerPath(ctx.home.checkpointsDir, {sink: sink.kind, destination: sink.destination, query})
+      const pulled = await pullRemoteLedger(store, path)
+      uploadedHash = pulled.hash
+      if (pulled.found) ctx.onNotice?.(`forward ledger: ${pulled.added} entr${pulled.added === 1 ? 'y' : 'ies'} merged from ${store.location}/${pulled.key}`)
+    }
     ledger = await Ledger.open(ctx.home.checkpointsDir, {sink: sink.kind, destination: sink.destination, query}, {readOnly: dryRun, now: ctx.now})
     if (ledger.stats.badLines > 0) ctx.onWarning?.(`${ledger.stats.badLines} unreadable line(s) in the ledger ${ledger.path} were ignored (an interrupted write)`)
+    if (store && !dryRun) {
+      remote = new RemoteLedgerSync({store, ledger, intervalMs: req.ledgerUploadIntervalMs, now: ctx.now, onWarning: ctx.onWarning}, uploadedHash)
+    }
+    const sync = remote
+    const onProgress: ForwardContext['onProgress'] = sync
+      ? (p) => {
+          ctx.onProgress?.(p)
+          sync.notify()
+        }
+      : ctx.onProgress
 
     const objects: SourceObject[] | undefined = event
       ? [{key: event.key, etag: event.etag, size: event.size}]
@@ -339,10 +370,11 @@ export async function runForward(req: ForwardRequest, ctx: ForwardContext): Prom
         sleep: ctx.sleep,
         dryRun,
         signal: ctx.signal,
-        onProgress: ctx.onProgress,
+        onProgress,
         onRetry: ctx.onRetry,
         isMissing: isNoSuchKey,
       })
+      await remote?.sync()
       const result: ForwardResult = {...summary, mode, source: source.description}
       // The objects that could not be delivered, for people and scripts (the next run retries them anyway).
       if (ledger && !dryRun) {
@@ -391,6 +423,8 @@ export async function runForward(req: ForwardRequest, ctx: ForwardContext): Prom
     }
     throw error
   } finally {
+    // Always at the end (also after a failure or an interruption): what was acknowledged is in the bucket.
+    await remote?.sync().catch(() => undefined)
     await ledger?.close()
     sink.close()
     await source.close?.()

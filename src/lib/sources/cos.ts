@@ -95,7 +95,7 @@ export class CosSource implements Source {
     this.description = `COS bucket "${bucket}"${prefix ? ` under ${prefix}` : ''} at ${client.endpoint}`
   }
 
-  private ctx(operation: 'list' | 'get', key?: string): CosErrorContext {
+  private ctx(operation: 'list' | 'get' | 'put', key?: string): CosErrorContext {
     const auth = this.connection?.auth
     return {
       endpoint: this.client.endpoint,
@@ -163,6 +163,34 @@ export class CosSource implements Source {
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error
       throw mapCosError(error, this.ctx('get', object.key))
+    }
+  }
+
+  /**
+   * One whole object outside the flow-log listing (the forward ledger under flowlog/), read with the same client,
+   * retries and error mapping as the flow logs. A missing object is a RemoteError with detail.code 'NoSuchKey'.
+   */
+  async getRawObject(key: string, signal?: AbortSignal): Promise<Buffer> {
+    try {
+      return await withRetry(async () => {
+        const got = await this.client.getObject(key, signal)
+        const check = verifyBody(got)
+        if (!check.ok) throw check.error
+        return got.body
+      }, this.retryOptions(signal))
+    } catch (error) {
+      throw mapCosError(error, this.ctx('get', key))
+    }
+  }
+
+  /** PUT one whole object (a single request: readers see the old or the new body, never a mix). */
+  async putRawObject(key: string, body: Buffer, contentType?: string, signal?: AbortSignal): Promise<void> {
+    const put = this.client.putObject?.bind(this.client)
+    if (!put) throw new UsageError(`this COS client cannot write objects (${this.client.endpoint})`)
+    try {
+      await withRetry(() => put(key, body, contentType, signal), {...this.retryOptions(signal), maxAttempts: Math.min(3, this.options.maxAttempts ?? 3)})
+    } catch (error) {
+      throw mapCosError(error, this.ctx('put', key))
     }
   }
 

@@ -1,7 +1,7 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
 import {type Home, resolveHome} from './lib/config/home.js'
-import {ExitCode, FlowlogError, PartialFailureError, redact} from './lib/errors.js'
+import {ExitCode, FlowlogError, InterruptedError, PartialFailureError, redact} from './lib/errors.js'
 import {Terminal} from './lib/ui/terminal.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -14,24 +14,45 @@ export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['a
 export abstract class BaseCommand extends Command {
   static enableJsonFlag = true
 
+  /**
+   * Commands that can stop cleanly (forward: finish the batch in flight, save the ledger) set this and pass
+   * `this.interrupted` to their library call; the first Ctrl-C or SIGTERM then aborts it (exit 130 after cleanup), a
+   * second one exits at once. Other commands exit 130 at the first signal.
+   */
+  static gracefulInterrupt = false
+
   protected term!: Terminal
   protected home!: Home
-  private sigintHandler?: () => void
+  /** Aborted (with an InterruptedError) by Ctrl-C or SIGTERM when the command is gracefulInterrupt. */
+  protected interrupted = new AbortController().signal
+  private signalHandler?: () => void
 
   async init(): Promise<void> {
     await super.init()
     this.term = new Terminal({json: this.jsonEnabled()})
     this.home = resolveHome({dataDir: this.config.dataDir, configDir: this.config.configDir})
-    this.sigintHandler = () => {
+    const controller = new AbortController()
+    this.interrupted = controller.signal
+    const graceful = (this.constructor as typeof BaseCommand).gracefulInterrupt
+    this.signalHandler = () => {
       this.term.stopSpinner()
+      if (graceful && !controller.signal.aborted) {
+        process.stderr.write('\ninterrupted: finishing what is in flight (again to stop at once)\n')
+        controller.abort(new InterruptedError())
+        return
+      }
       process.stderr.write('\ninterrupted\n')
       process.exit(ExitCode.interrupted)
     }
-    process.once('SIGINT', this.sigintHandler)
+    process.on('SIGINT', this.signalHandler)
+    process.on('SIGTERM', this.signalHandler)
   }
 
   async finally(err: Error | undefined): Promise<void> {
-    if (this.sigintHandler) process.removeListener('SIGINT', this.sigintHandler)
+    if (this.signalHandler) {
+      process.removeListener('SIGINT', this.signalHandler)
+      process.removeListener('SIGTERM', this.signalHandler)
+    }
     this.term?.stopSpinner()
     await super.finally(err)
   }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {readConfig} from '../lib/config/settings.js'
-import {UsageError} from '../lib/errors.js'
+import {InterruptedError, UsageError} from '../lib/errors.js'
 import {parseDuration} from '../lib/records/time.js'
 import {type ForwardResult, runForward} from '../lib/sinks/index.js'
 import {compileForwardQuery} from '../lib/sinks/query.js'
@@ -11,6 +11,9 @@ import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {formatBytes, plural} from '../lib/ui/format.js'
 
 export default class Forward extends BaseCommand {
+  // Ctrl-C / SIGTERM (Code Engine stopping the job): finish the batches in flight, save the ledger, exit 130.
+  static gracefulInterrupt = true
+
   static summary = 'Send flow-log records to Log Analysis / Mezmo or IBM Cloud Logs, each exactly once per run history'
 
   static description = [
@@ -129,6 +132,7 @@ export default class Forward extends BaseCommand {
           config,
           env: process.env,
           userAgent: `flowlog/${this.config.version}`,
+          signal: this.interrupted,
           compileQuery: compileForwardQuery,
           onWarning: (m) => t.warn(m),
           onNotice: (m) => t.info(m),
@@ -151,6 +155,8 @@ export default class Forward extends BaseCommand {
       }
     }
     if (result.mode !== 'follow') this.render(result)
+    // --follow ends only by a signal: what was in flight is saved, and the exit code says it was interrupted.
+    if (this.interrupted.aborted) throw new InterruptedError()
     if (result.objects.failed > 0) {
       this.partial(`${plural(result.objects.failed, 'object')} could not be delivered; the next run retries them`)
     }

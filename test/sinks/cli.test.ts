@@ -225,4 +225,25 @@ describe('flowlog forward (CLI)', function () {
     expect(await exited).to.equal(130)
     expect(stderr).to.match(/forward pass 1: 2 objects listed, 2 sent/)
   })
+
+  it('SIGTERM (Code Engine stopping the job) stops --follow cleanly: exit 130, ledger saved, a restart sends nothing', async () => {
+    const objects = synthObjects({objects: 3, recordsPerObject: 4})
+    writeObjects(src, objects)
+    fake = await startLogdna({ingestionKeys: [KEY]})
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--follow', '--interval', '1s'], {
+      env: {...process.env, NO_COLOR: '1', ...env()},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    for (let i = 0; i < 3000 && fake.accepted < 12; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(fake.accepted).to.equal(12)
+    child.kill('SIGTERM')
+    expect(await exited, stderr).to.equal(130)
+    expect(stderr).to.match(/interrupted/)
+    const again = await forward([], env())
+    expect(again.code, again.stderr).to.equal(0)
+    expect(fake.accepted).to.equal(12)
+  })
 })

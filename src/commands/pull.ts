@@ -66,6 +66,7 @@ reason and the exit code is 5; every good object is still loaded.`
       `${plural(s.objects.listed, 'object')} listed, ${s.objects.downloaded} downloaded, ${s.objects.loaded} loaded, ` +
         `${s.objects.skipped} already loaded, ${s.objects.failed} failed; ${plural(s.records, 'record')} loaded`,
     )
+    if (s.unrecognisedKeys > 0) t.warn(`${plural(s.unrecognisedKeys, 'object')} under ibm_vpc_flowlogs_ with an unrecognised key layout (loaded from their headers)`)
     if (s.skipData > 0) t.warn(`${plural(s.skipData, 'object')} say "skip data": the collector lost data there, counts are lower bounds`)
     for (const f of s.failures) t.err(`  ${t.ce.red('✗')} ${f.key}: ${f.error}`)
   }

@@ -160,6 +160,7 @@ describe('store: per-object failures and what the objects table holds', function
     writeBucketFile(s.folder, {key: odd, body: makeObject(makeRecords(1), {header: {state: 'SKIP DATA'}})})
     const summary = await pullFolder(s.homeDir, s.folder)
     expect(summary.skipData).to.equal(1)
+    expect(summary.unrecognisedKeys).to.equal(1)
     expect(summary.warnings.some((w) => w.startsWith(`${key}: number_of_flow_logs is 1`))).to.equal(true)
     const rows = await withReader(s.homeDir, (st) =>
       st.all(`SELECT key, source, records, state, warnings, layout, account, region, zone, subnet_id, instance_id, vnic_id, record_type, hour_dir, size FROM objects ORDER BY key`),

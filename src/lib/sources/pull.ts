@@ -14,6 +14,8 @@ export interface PullSummary {
   failures: {key: string; error: string}[]
   /** Objects whose state said data was lost ("skip data"): counts are lower bounds. */
   skipData: number
+  /** Objects under ibm_vpc_flowlogs_ whose key matches neither the v1 nor the v0 layout (still loaded). */
+  unrecognisedKeys: number
   warnings: string[]
   seconds: number
   bytes: number
@@ -80,6 +82,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     records: 0,
     failures: [],
     skipData: 0,
+    unrecognisedKeys: 0,
     warnings: [],
     seconds: 0,
     bytes: 0,
@@ -120,6 +123,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
         summary.objects.loaded++
         summary.records += g.encoded.records
         if (g.encoded.state && g.encoded.state.toLowerCase() === 'skip data') summary.skipData++
+        if (g.encoded.layout === 'unrecognised') summary.unrecognisedKeys++
         for (const w of g.encoded.warnings) if (summary.warnings.length < 100) summary.warnings.push(`${g.encoded.key}: ${w}`)
       }
     } finally {

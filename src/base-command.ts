@@ -2,6 +2,9 @@ import {Command, Errors, type Interfaces} from '@oclif/core'
 
 import {type Home, resolveHome} from './lib/config/home.js'
 import {ExitCode, FlowlogError, InterruptedError, PartialFailureError, redact} from './lib/errors.js'
+import type {TimeWindow} from './lib/records/time.js'
+import {pullFirst, type SourceFlagValues} from './lib/sources/from-flags.js'
+import type {Store} from './lib/store/store.js'
 import {Terminal} from './lib/ui/terminal.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -60,6 +63,36 @@ export abstract class BaseCommand extends Command {
   /** Plain JSON on stdout (colourised only when colour is on). */
   logJson(json: unknown): void {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+  }
+
+  /**
+   * `--source` on a reading command: pull what is new for the window first, with progress on stderr. Objects that
+   * could not be loaded are named, the command goes on with the rest, and the exit code becomes 5.
+   */
+  protected async pullSourceFirst(flags: SourceFlagValues, window: TimeWindow, doing: string): Promise<void> {
+    this.term.startSpinner(`pulling from ${flags.source}`)
+    try {
+      const pulled = await pullFirst(this.home, flags, window, {
+        onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`),
+        onWait: () => this.term.info('waiting for another flowlog command to finish with the index…'),
+      })
+      this.term.stopSpinner(`pulled ${pulled.summary?.objects.loaded ?? 0} new objects (${pulled.summary?.records ?? 0} records) from ${pulled.description}`)
+      if (pulled.partial) {
+        for (const f of pulled.partial.result ? (pulled.partial.result as {failures?: {key: string; error: string}[]}).failures ?? [] : []) this.term.err(`  ${f.key}: ${f.error}`)
+        this.term.warn(`${pulled.partial.message}; ${doing} what was loaded`)
+        process.exitCode = ExitCode.partial
+      }
+    } finally {
+      this.term.stopSpinner()
+    }
+  }
+
+  /** True (and says how to load data) when the index holds no records yet. */
+  protected async indexIsEmpty(store: Store): Promise<boolean> {
+    if (!(await store.isEmpty())) return false
+    this.term.warn('the index is empty')
+    this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
+    return true
   }
 
   /** Mark the run as partially failed (exit 5) while still returning the result for --json. */

@@ -37,10 +37,7 @@ of its target. Past queries are kept in the flowlog home (type :h to pick one). 
     const json = this.jsonEnabled()
     const store = await openStore(this.home, {readOnly: true})
     try {
-      if ((await store.counts()).records === 0) {
-        this.term.warn('the index is empty')
-        this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
-      }
+      await this.indexIsEmpty(store)
     } finally {
       await store.close()
     }

@@ -4,12 +4,10 @@ import {fstatSync} from 'node:fs'
 import {BaseCommand} from '../base-command.js'
 import {type FlagShape, protectQueryWords} from '../query-argv.js'
 import {readConfig} from '../lib/config/settings.js'
-import {PartialFailureError} from '../lib/errors.js'
 import type {JsonObject} from '../lib/records/object.js'
 import {isoTime} from '../lib/ui/format.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
-import {pullFirst, type SourceFlagValues} from '../lib/sources/from-flags.js'
 import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
 import {anyPrefixMatch, copyLines, countMatches, parseSort, searchRecords} from '../lib/store/search.js'
 import {openStore} from '../lib/store/store.js'
@@ -86,16 +84,12 @@ an exact match.`
     for (const w of compiled.warnings) this.term.warn(w)
     if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
     const sort = parseSort(flags.sort)
-    if (flags.source) await this.pullFirst(flags, window)
+    if (flags.source) await this.pullSourceFirst(flags, window, 'searching')
     const store = await openStore(this.home, {readOnly: true})
     const output = (this.jsonEnabled() ? 'json-doc' : flags.output) as RecordOutput | 'json-doc'
     const result: SearchResult = {records: [], truncated: false, total: 0}
     try {
-      if (await store.isEmpty()) {
-        this.term.warn('the index is empty')
-        this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
-        return result
-      }
+      if (await this.indexIsEmpty(store)) return result
       const spec = {...compiled.spec, window, sort, limit: flags.limit}
       const hint = ipPrefixHint(compiled)
       let prefixSeen = false
@@ -156,15 +150,5 @@ an exact match.`
       await store.close()
     }
     return result
-  }
-
-  private async pullFirst(flags: SourceFlagValues, window: ReturnType<typeof parseWindow>): Promise<void> {
-    this.term.startSpinner(`pulling from ${flags.source}`)
-    const pulled = await pullFirst(this.home, flags, window, {onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`)})
-    this.term.stopSpinner(`pulled ${pulled.summary?.objects.loaded ?? 0} new objects (${pulled.summary?.records ?? 0} records) from ${pulled.description}`)
-    if (pulled.partial) {
-      this.term.warn(`${pulled.partial.message}; searching what was loaded`)
-      process.exitCode = 5
-    }
   }
 }

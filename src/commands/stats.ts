@@ -6,7 +6,6 @@ import {type FlagShape, protectQueryWords} from '../query-argv.js'
 import {compileQuery, computeStats, type GroupRow, type StatsResult} from '../lib/analysis/aggregate.js'
 import {readConfig} from '../lib/config/settings.js'
 import {parseInterval} from '../lib/follow/follow.js'
-import {pullFirst} from '../lib/sources/from-flags.js'
 import {loadNames, type NameMap} from '../lib/names.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
@@ -59,19 +58,11 @@ Without --interval, buckets are 5 minutes wide, widened to a round interval when
     const intervalMs = flags.interval === undefined ? undefined : parseInterval(flags.interval)
     const compiled = compileQuery(args.query ?? '')
     for (const w of compiled.warnings) this.term.warn(w)
-    if (flags.source) {
-      this.term.startSpinner('pulling new objects')
-      const pulled = await pullFirst(this.home, flags, window, {onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`)})
-      this.term.stopSpinner(`pulled ${pulled.summary?.objects.loaded ?? 0} new objects from ${pulled.description}`)
-      if (pulled.partial) this.partial(`${pulled.partial.message}; counting what was loaded`)
-    }
+    if (flags.source) await this.pullSourceFirst(flags, window, 'counting')
     const store = await openStore(this.home, {readOnly: true})
     let result: StatsResult
     try {
-      if ((await store.counts()).records === 0) {
-        this.term.warn('the index is empty')
-        this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
-      }
+      await this.indexIsEmpty(store)
       result = await computeStats(store, {...compiled.spec, window, intervalMs, top: flags.top, now})
     } finally {
       await store.close()

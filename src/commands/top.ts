@@ -4,7 +4,6 @@ import Table from 'cli-table3'
 import {BaseCommand} from '../base-command.js'
 import {compileQuery, topBy} from '../lib/analysis/aggregate.js'
 import {readConfig} from '../lib/config/settings.js'
-import {pullFirst} from '../lib/sources/from-flags.js'
 import {loadNames} from '../lib/names.js'
 import type {JsonValue} from '../lib/records/object.js'
 import {parseWindow} from '../lib/records/time.js'
@@ -54,18 +53,11 @@ value. Records without the field are left out (their number is said on stderr). 
     const window = parseWindow(flags)
     const compiled = compileQuery(flags.query)
     for (const w of compiled.warnings) this.term.warn(w)
-    if (flags.source) {
-      this.term.startSpinner('pulling new objects')
-      const pulled = await pullFirst(this.home, flags, window, {onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`)})
-      this.term.stopSpinner(`pulled ${pulled.summary?.objects.loaded ?? 0} new objects from ${pulled.description}`)
-      if (pulled.partial) this.partial(`${pulled.partial.message}; counting what was loaded`)
-    }
+    if (flags.source) await this.pullSourceFirst(flags, window, 'counting')
     const store = await openStore(this.home, {readOnly: true})
     let result: TopResult
     try {
-      if ((await store.counts()).records === 0) {
-        this.term.warn('the index is empty')
-        this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
+      if (await this.indexIsEmpty(store)) {
         return {by: flags.by, rows: [], missing: 0, records: 0, groups: 0}
       }
       result = await topBy(store, {...compiled.spec, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes'})

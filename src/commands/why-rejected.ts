@@ -17,7 +17,6 @@ import {UsageError} from '../lib/errors.js'
 import {createVpcClient} from '../lib/ibmcloud/vpc.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
-import {pullFirst} from '../lib/sources/from-flags.js'
 import {openStore} from '../lib/store/store.js'
 import {plural} from '../lib/ui/format.js'
 
@@ -70,22 +69,7 @@ The VPC configuration comes from --vpc-config FILE (see \`flowlog vpc export\`),
     }
     const window = parseWindow(flags)
 
-    if (flags.source) {
-      this.term.startSpinner(`pulling from ${flags.source}`)
-      try {
-        const pulled = await pullFirst(this.home, flags, window, {
-          onProgress: (p) => this.term.progress(`${p.listed} listed, ${p.loaded} loaded, ${p.records} records`),
-          onWait: () => this.term.info('waiting for another flowlog command to finish with the index…'),
-        })
-        this.term.stopSpinner(`pulled ${plural(pulled.summary?.objects.loaded ?? 0, 'object')} (${plural(pulled.summary?.records ?? 0, 'record')})`)
-        if (pulled.partial) {
-          this.term.warn(`${pulled.partial.message}; explaining with what was loaded`)
-          process.exitCode = 5
-        }
-      } finally {
-        this.term.stopSpinner()
-      }
-    }
+    if (flags.source) await this.pullSourceFirst(flags, window, 'explaining with')
 
     this.term.startSpinner('reading the VPC configuration')
     const {model, source} = await loadVpcModel({home: this.home, vpcConfig: flags['vpc-config'], env: process.env, config, region: flags.region})

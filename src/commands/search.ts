@@ -102,7 +102,8 @@ an exact match.`
       } catch (error) {
         // The reader went away (`| head`): like any Unix filter, stop quietly.
         if (/broken pipe|EPIPE/i.test((error as Error).message)) return result
-        throw error
+        // /dev/stdout cannot be opened here (some sandboxes): nothing was written, stream through JavaScript instead.
+        if (!/cannot open|could not open|no such file|permission denied/i.test((error as Error).message)) throw error
       }
       if (direct !== undefined) {
         emitted = direct

@@ -74,7 +74,11 @@ describe('store: crash safety and concurrent writers (real pull processes)', fun
         // Orphans are looked for in the table that stores the records (`records` may be a view joining objects).
         const tables = await store.all(`SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'`)
         const base = tables.some((t) => t.table_name === 'records_data') ? 'records_data' : 'records'
-        const [orphans] = await store.all(`SELECT count(*) AS n FROM ${base} r WHERE r.okey NOT IN (SELECT key FROM objects)`)
+        const cols = await store.all(`SELECT column_name FROM information_schema.columns WHERE table_name = '${base}'`)
+        const byId = cols.some((c) => c.column_name === 'oid')
+        const [orphans] = await store.all(
+          byId ? `SELECT count(*) AS n FROM ${base} r WHERE r.oid NOT IN (SELECT oid FROM objects)` : `SELECT count(*) AS n FROM ${base} r WHERE r.okey NOT IN (SELECT key FROM objects)`,
+        )
         return {half: Number(half.n), orphans: Number(orphans.n), ...(await store.counts())}
       })
       if (process.env.FLOWLOG_TEST_DEBUG) console.log(afterKill)

@@ -8,7 +8,7 @@ import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
 
-export const SCHEMA_VERSION = 6
+export const SCHEMA_VERSION = 7
 
 
 function ddl(): string[] {
@@ -20,13 +20,16 @@ function ddl(): string[] {
     `CREATE TABLE IF NOT EXISTS objects (key VARCHAR PRIMARY KEY, source VARCHAR, etag VARCHAR, size BIGINT, mtime BIGINT,
       records INTEGER, state VARCHAR, warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR,
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
-      record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols})`,
-    `CREATE TABLE IF NOT EXISTS records_data (okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
+      record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols},
+      oid BIGINT)`,
+    // Records point at their object by a small integer, not by its ~350-byte key.
+    `CREATE SEQUENCE IF NOT EXISTS object_ids`,
+    `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
     // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
-    `CREATE OR REPLACE VIEW records AS SELECT d.rowid AS rid, d.okey, d.idx, d.ts, d.irregular, d.rec_raw, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
+    `CREATE OR REPLACE VIEW records AS SELECT d.rowid AS rid, ob.key AS okey, d.idx, d.ts, d.irregular, d.rec_raw, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
       `${RECORD_FIELDS.map((f) => `d."${f.name}"`).join(', ')}, ` +
       `${HEADER_FIELDS.map((f) => `CASE WHEN d.hdr_raw THEN d."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
-      `d.okey AS "key" FROM records_data d JOIN objects ob ON ob.key = d.okey`,
+      `ob.key AS "key" FROM records_data d JOIN objects ob ON ob.oid = d.oid`,
   ]
 }
 
@@ -169,6 +172,7 @@ export class Store {
       // The index is a cache of the bucket: an index from another version is rebuilt by the next pull.
       await this.connection.run(`DROP VIEW IF EXISTS records`).catch(() => undefined)
       for (const t of ['records', 'records_data', 'objects']) await this.connection.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined)
+      await this.connection.run(`DROP SEQUENCE IF EXISTS object_ids`).catch(() => undefined)
     }
     for (const statement of ddl()) await this.connection.run(statement)
     // Bulk loads: let the WAL grow instead of checkpointing after every batch; close() checkpoints once.
@@ -252,7 +256,7 @@ export class Store {
         'key', 'source', 'etag', 'size', 'mtime', 'records', 'state', 'warnings', 'prefix', 'suffix', 'layout',
         'account', 'region', 'zone', 'subnet_id', 'instance_id', 'vnic_id', 'record_type', 'hour_dir', 'loaded_at',
         'total', 'win_since', 'win_until',
-        ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'ord',
+        ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'oid', 'ord',
       ]
       const appender = await c.createAppender('batch_objects', 'main', 'temp')
       const now = Date.now()
@@ -264,12 +268,12 @@ export class Store {
           e.keyFields.subnet_id as string | null, e.keyFields.instance_id as string | null, e.keyFields.vnic_id as string | null,
           e.keyFields.record_type as string | null, e.keyFields.hour_dir as number | null, now,
           e.total, meta.window?.since ?? null, meta.window?.until ?? null,
-          ...e.header, e.ord,
+          ...e.header, null, e.ord,
         ]
         values.forEach((v, i) => {
           const name = cols[i]
           if (v === null) appender.appendNull()
-          else if (['size', 'mtime', 'hour_dir', 'loaded_at', 'win_since', 'win_until'].includes(name)) appender.appendBigInt(BigInt(v))
+          else if (['size', 'mtime', 'hour_dir', 'loaded_at', 'win_since', 'win_until', 'oid'].includes(name)) appender.appendBigInt(BigInt(v))
           else if (name === 'records' || name === 'ord' || name === 'total') appender.appendInteger(Number(v))
           else appender.appendVarchar(String(v))
         })
@@ -277,9 +281,10 @@ export class Store {
       }
       appender.flushSync()
       appender.closeSync()
+      await c.run(`UPDATE batch_objects SET oid = nextval('object_ids')`)
       // Replacing (a reloaded object) needs a scan; a first load does not, which keeps bulk loads linear.
       if (options.replace !== false) {
-        await c.run(`DELETE FROM records_data WHERE okey IN (SELECT key FROM batch_objects)`)
+        await c.run(`DELETE FROM records_data WHERE oid IN (SELECT o.oid FROM objects o WHERE o.key IN (SELECT key FROM batch_objects))`)
         await c.run(`DELETE FROM objects WHERE key IN (SELECT key FROM batch_objects)`)
       }
       await c.run(`INSERT INTO objects SELECT ${cols.slice(0, -1).map((n) => `"${n}"`).join(', ')} FROM batch_objects`)
@@ -291,7 +296,7 @@ export class Store {
         const columnsSql = `{${Object.entries(tsvCols).map(([k, v]) => `'${k}': '${v}'`).join(', ')}}`
         const fileList = `[${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}]`
         const select = [
-          'b.key AS okey', 't.idx', 't.ts', 't.irregular', 't.rec',
+          'b.oid', 't.idx', 't.ts', 't.irregular', 't.rec',
           ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`),
           'NOT t.hdr',
           ...HEADER_FIELDS.map((f) => `t."h_${f.name}"`),
@@ -312,7 +317,7 @@ export class Store {
   async removeSource(sourceId: string): Promise<void> {
     await this.run('BEGIN TRANSACTION')
     try {
-      await this.run(`DELETE FROM records_data WHERE okey IN (SELECT key FROM objects WHERE source = ?)`, [sourceId])
+      await this.run(`DELETE FROM records_data WHERE oid IN (SELECT oid FROM objects WHERE source = ?)`, [sourceId])
       await this.run(`DELETE FROM objects WHERE source = ?`, [sourceId])
       await this.run('COMMIT')
     } catch (error) {

@@ -89,8 +89,9 @@ an exact match.`
     const output = (this.jsonEnabled() ? 'json-doc' : flags.output) as RecordOutput | 'json-doc'
     const result: SearchResult = {records: [], truncated: false, total: 0}
     try {
-      if (await this.indexIsEmpty(store)) return result
-      const spec = {...compiled.spec, window, sort, limit: flags.limit}
+      const totals = await store.totals()
+      if (totals.records === 0 && (await this.indexIsEmpty(store))) return result
+      const spec = {...compiled.spec, window, sort, limit: flags.limit, hasIrregular: totals.irregular > 0}
       const hint = ipPrefixHint(compiled)
       let prefixSeen = false
       const tableRows: {row: JsonObject; time: string}[] = []

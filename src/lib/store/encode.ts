@@ -19,6 +19,8 @@ export interface EncodedObject {
   records: number
   /** Records in the object. */
   total: number
+  /** Loaded records that are irregular (evaluated from their line, not the typed columns). */
+  irregular: number
   state: string | null
   warnings: string[]
   prefix: string
@@ -142,6 +144,7 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
   const since = window?.since
   const until = window?.until
   const windowed = since !== undefined || until !== undefined
+  let irregularCount = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
     const ts = cachedTime(r.start_time) ?? cachedTime(r.connection_start_time) ?? cachedTime(Object.hasOwn(r, 'capture_start_time') ? r.capture_start_time : hs)
@@ -199,6 +202,7 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
         return headerCells[h].text
       }).join('\t')
     }
+    if (irregular) irregularCount++
     lines.push(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\t${irregular ? 'true' : 'false'}\t${useHeader ? 'true' : 'false'}\t${rec}\t${parts.join('\t')}\t${headerPart}`)
   }
   return {
@@ -206,6 +210,7 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
     ord,
     records: lines.length,
     total: records.length,
+    irregular: irregularCount,
     state: typeof object.header.state === 'string' ? object.header.state : null,
     warnings: object.warnings,
     prefix,

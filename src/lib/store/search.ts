@@ -28,6 +28,8 @@ export interface SearchSpec {
   limit?: number
   /** Default: record time ascending. */
   sort?: SortSpec
+  /** False when the index holds no irregular rows (Store.totals): the JavaScript pass is skipped. */
+  hasIrregular?: boolean
 }
 
 export interface MatchedRecord {
@@ -152,6 +154,7 @@ function plain(v: unknown): SortValue {
 }
 
 async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec): Promise<Candidate[]> {
+  if (spec.hasIrregular === false) return []
   const params: unknown[] = []
   const rows = await store.all(
     `SELECT ${LINE_SQL} AS line, r.ts, r.okey, r.idx FROM records r JOIN objects o ON o.key = r.okey WHERE r.irregular AND ${windowSql(spec.window, params)}`,

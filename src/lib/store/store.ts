@@ -8,7 +8,7 @@ import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
 
-export const SCHEMA_VERSION = 7
+export const SCHEMA_VERSION = 8
 
 
 function ddl(): string[] {
@@ -21,7 +21,7 @@ function ddl(): string[] {
       records INTEGER, state VARCHAR, warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR,
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols},
-      oid BIGINT)`,
+      oid BIGINT, irregular INTEGER)`,
     // Records point at their object by a small integer, not by its ~350-byte key.
     `CREATE SEQUENCE IF NOT EXISTS object_ids`,
     `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
@@ -231,8 +231,13 @@ export class Store {
 
   /** True when nothing has been loaded yet. */
   async isEmpty(): Promise<boolean> {
-    const rows = await this.all(`SELECT 1 AS one FROM objects WHERE records > 0 LIMIT 1`)
-    return rows.length === 0
+    return (await this.totals()).records === 0
+  }
+
+  /** Records in the index, and how many of them are irregular (0 lets searches skip the JavaScript pass). */
+  async totals(): Promise<{records: number; irregular: number}> {
+    const [row] = await this.all(`SELECT coalesce(sum(records), 0) AS records, coalesce(sum(irregular), 0) AS irregular FROM objects`)
+    return {records: Number(row.records), irregular: Number(row.irregular)}
   }
 
   async counts(): Promise<{objects: number; records: number}> {
@@ -256,7 +261,7 @@ export class Store {
         'key', 'source', 'etag', 'size', 'mtime', 'records', 'state', 'warnings', 'prefix', 'suffix', 'layout',
         'account', 'region', 'zone', 'subnet_id', 'instance_id', 'vnic_id', 'record_type', 'hour_dir', 'loaded_at',
         'total', 'win_since', 'win_until',
-        ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'oid', 'ord',
+        ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'oid', 'irregular', 'ord',
       ]
       const appender = await c.createAppender('batch_objects', 'main', 'temp')
       const now = Date.now()
@@ -268,13 +273,13 @@ export class Store {
           e.keyFields.subnet_id as string | null, e.keyFields.instance_id as string | null, e.keyFields.vnic_id as string | null,
           e.keyFields.record_type as string | null, e.keyFields.hour_dir as number | null, now,
           e.total, meta.window?.since ?? null, meta.window?.until ?? null,
-          ...e.header, null, e.ord,
+          ...e.header, null, e.irregular, e.ord,
         ]
         values.forEach((v, i) => {
           const name = cols[i]
           if (v === null) appender.appendNull()
           else if (['size', 'mtime', 'hour_dir', 'loaded_at', 'win_since', 'win_until', 'oid'].includes(name)) appender.appendBigInt(BigInt(v))
-          else if (name === 'records' || name === 'ord' || name === 'total') appender.appendInteger(Number(v))
+          else if (name === 'records' || name === 'ord' || name === 'total' || name === 'irregular') appender.appendInteger(Number(v))
           else appender.appendVarchar(String(v))
         })
         appender.endRow()

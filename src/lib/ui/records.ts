@@ -1,4 +1,5 @@
-import Table from 'cli-table3'
+import type TableClass from 'cli-table3'
+import {createRequire} from 'node:module'
 import type {ChalkInstance} from 'chalk'
 
 import type {JsonObject, JsonValue} from '../records/object.js'
@@ -7,6 +8,11 @@ import {formatBytes} from './format.js'
 
 /** Renderers for flattened rows: a table for people, ndjson/csv/json for machines. */
 export type RecordOutput = 'table' | 'json' | 'ndjson' | 'csv'
+
+/** cli-table3 is loaded when a table is drawn: machine output (ndjson, csv, json) never pays for it. */
+function tableClass(): typeof TableClass {
+  return createRequire(import.meta.url)('cli-table3') as typeof TableClass
+}
 
 export const DEFAULT_CSV_FIELDS = ROW_FIELDS.map((f) => f.name)
 
@@ -73,6 +79,7 @@ export function recordTable(rows: {row: JsonObject; time: string}[], c: ChalkIns
           },
         },
       ]
+  const Table = tableClass()
   const table = new Table({
     head: columns.map((col) => c.bold(col.head)),
     style: {head: [], border: [], compact: true},

@@ -17,6 +17,8 @@ export interface TerminalOptions {
   stderr?: NodeJS.WriteStream | {write(s: string): boolean; isTTY?: boolean}
 }
 
+const PROGRESS_EVERY_MS = 5000
+
 export class Terminal {
   readonly colour: boolean
   readonly errColour: boolean
@@ -30,6 +32,7 @@ export class Terminal {
   private spinner?: Ora
   private spinnerWanted = false
   private spinnerText = ''
+  private lastProgressAt = Date.now()
 
   constructor(options: TerminalOptions = {}) {
     this.env = options.env ?? process.env
@@ -125,10 +128,21 @@ export class Terminal {
     this.progress(text)
   }
 
-  /** Progress text: the spinner on a TTY, nothing otherwise (progress must not flood logs). */
+  /**
+   * Progress text: the spinner on a TTY; elsewhere (logs, Code Engine) a plain line at most every 5 seconds, so long
+   * runs show they are alive without flooding the log, and short ones print nothing.
+   */
   progress(text: string): void {
     this.spinnerText = text
-    if (this.spinner) this.spinner.text = text
+    if (this.spinner) {
+      this.spinner.text = text
+      return
+    }
+    if (this.json || this.quiet || this.stderr.isTTY) return
+    const now = Date.now()
+    if (now - this.lastProgressAt < PROGRESS_EVERY_MS) return
+    this.lastProgressAt = now
+    this.err(text)
   }
 
   stopSpinner(final?: string, ok = true): void {

@@ -15,6 +15,8 @@ export interface TerminalOptions {
   env?: NodeJS.ProcessEnv
   stdout?: NodeJS.WriteStream | {write(s: string): boolean; isTTY?: boolean}
   stderr?: NodeJS.WriteStream | {write(s: string): boolean; isTTY?: boolean}
+  /** Clock (tests). */
+  now?: () => number
 }
 
 const PROGRESS_EVERY_MS = 5000
@@ -32,12 +34,15 @@ export class Terminal {
   private spinner?: Ora
   private spinnerWanted = false
   private spinnerText = ''
-  private lastProgressAt = Date.now()
+  private readonly now: () => number
+  private lastProgressAt: number
 
   constructor(options: TerminalOptions = {}) {
     this.env = options.env ?? process.env
     this.stdout = options.stdout ?? process.stdout
     this.stderr = options.stderr ?? process.stderr
+    this.now = options.now ?? Date.now
+    this.lastProgressAt = this.now()
     this.json = Boolean(options.json)
     this.quiet = Boolean(options.quiet)
     this.colour = colourEnabled(this.stdout, this.env)
@@ -139,7 +144,7 @@ export class Terminal {
       return
     }
     if (this.json || this.quiet || this.stderr.isTTY) return
-    const now = Date.now()
+    const now = this.now()
     if (now - this.lastProgressAt < PROGRESS_EVERY_MS) return
     this.lastProgressAt = now
     this.err(text)

@@ -164,15 +164,11 @@ function inWindow(header: Record<string, unknown>, window: TimeWindow | undefine
   return true
 }
 
-export async function forwardObjects(options: ForwardOptions): Promise<ForwardSummary> {
-  const started = Date.now()
-  const {source, sink, encoder, ledger} = options
-  const dryRun = Boolean(options.dryRun)
-  const concurrency = Math.max(1, options.concurrency ?? 4)
-  const readAhead = Math.max(1, options.readAhead ?? 8)
-  const summary: ForwardSummary = {
-    sink: sink.kind,
-    destination: sink.destination,
+/** A summary with nothing counted yet (also what a run that had nothing to do reports). */
+export function emptySummary(sink: string, destination: string, dryRun: boolean): ForwardSummary {
+  return {
+    sink,
+    destination,
     dryRun,
     objects: {listed: 0, sent: 0, skipped: 0, failed: 0, empty: 0, missing: 0, outOfWindow: 0},
     records: 0,
@@ -190,8 +186,16 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
     skipData: 0,
     warnings: [],
     seconds: 0,
-    ledger: ledger?.path,
   }
+}
+
+export async function forwardObjects(options: ForwardOptions): Promise<ForwardSummary> {
+  const started = Date.now()
+  const {source, sink, encoder, ledger} = options
+  const dryRun = Boolean(options.dryRun)
+  const concurrency = Math.max(1, options.concurrency ?? 4)
+  const readAhead = Math.max(1, options.readAhead ?? 8)
+  const summary: ForwardSummary = {...emptySummary(sink.kind, sink.destination, dryRun), ledger: ledger?.path}
   const abort = new AbortController()
   const onOuterAbort = () => abort.abort(options.signal?.reason)
   options.signal?.addEventListener('abort', onOuterAbort, {once: true})

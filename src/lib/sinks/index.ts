@@ -13,7 +13,7 @@ import {CloudLogsSink, iamTokenProvider, type TokenProvider} from './cloud-logs.
 import type {RetryInfo} from './deliver.js'
 import {LineEncoder} from './encode.js'
 import {type CosEvent, hasEvent, isNoSuchKey, parseCosEvent} from './event.js'
-import {ForwardAuthError, type ForwardProgress, type ForwardSummary, forwardObjects} from './forward.js'
+import {emptySummary, ForwardAuthError, type ForwardProgress, type ForwardSummary, forwardObjects} from './forward.js'
 import {createHttpClient, type HttpClient} from './http.js'
 import {Ledger, ledgerPath} from './ledger.js'
 import {pullRemoteLedger, RemoteLedgerSync, remoteStoreOf, resolveLedgerMode} from './ledger-remote.js'
@@ -205,29 +205,8 @@ function bucketOfSpec(spec: string | undefined): string | undefined {
 }
 
 function emptyResult(mode: ForwardResult['mode'], source: string, settings: SinkSettings, dryRun: boolean): ForwardResult {
-  return {
-    mode,
-    source,
-    sink: settings.kind,
-    destination: settings.url + (settings.kind === 'logdna' ? LOGDNA_INGEST_PATH : CLOUD_LOGS_INGEST_PATH),
-    dryRun,
-    objects: {listed: 0, sent: 0, skipped: 0, failed: 0, empty: 0, missing: 0, outOfWindow: 0},
-    records: 0,
-    lines: 0,
-    filtered: 0,
-    resumed: 0,
-    batches: 0,
-    requests: 0,
-    retries: 0,
-    bytes: 0,
-    failures: [],
-    noTimestamp: 0,
-    outsideWindow: 0,
-    oversized: 0,
-    skipData: 0,
-    warnings: [],
-    seconds: 0,
-  }
+  const destination = settings.url + (settings.kind === 'logdna' ? LOGDNA_INGEST_PATH : CLOUD_LOGS_INGEST_PATH)
+  return {mode, source, ...emptySummary(settings.kind, destination, dryRun)}
 }
 
 /**

@@ -51,7 +51,11 @@ export class FolderSource implements Source {
   }
 
   async read(object: SourceObject): Promise<Uint8Array> {
-    return readFile(join(this.root, ...object.key.split('/')))
+    return readFile(this.localPath(object))
+  }
+
+  localPath(object: SourceObject): string {
+    return join(this.root, ...object.key.split('/'))
   }
 
   private async walk(dir: string, out: string[], progress?: SourceProgress): Promise<void> {

@@ -87,8 +87,15 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     seconds: 0,
     bytes: 0,
   }
+  // Progress counts what is written to the index, committed or not yet.
   const progress = () =>
-    options.onProgress?.({...summary.objects, records: summary.records, bytes: summary.bytes, elapsedMs: Date.now() - started})
+    options.onProgress?.({
+      ...summary.objects,
+      loaded: summary.objects.loaded + appended.length,
+      records: summary.records + appendedRows,
+      bytes: summary.bytes,
+      elapsedMs: Date.now() - started,
+    })
   const window = options.window ?? {}
   const loaded: Map<string, LoadedObjectInfo> = options.force ? new Map() : await store.loadedObjects()
   await store.cleanTmp()
@@ -97,39 +104,49 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   let batchSeq = 0
   let ord = 0
   // Downloaded objects waiting to be parsed.
-  let pending: {obj: SourceObject; bytes: Uint8Array; ord: number; window: TimeWindow}[] = []
+  let pending: {obj: SourceObject; bytes?: Uint8Array; path?: string; ord: number; window: TimeWindow}[] = []
   let pendingBytes = 0
   const inflightBatches = new Set<Promise<void>>()
-  let commitChain: Promise<void> = Promise.resolve()
+  // One writer: parsed batches are appended to the load's transaction in turn (each statement a batch), committed
+  // every commitRows rows.
+  let chain: Promise<void> = Promise.resolve()
   let fatal: unknown
 
-  // Parsed batches waiting to be committed; commits take several at once (DuckDB writes big transactions fastest).
-  type Ready = {good: {encoded: EncodedObject; meta: ObjectMeta}[]; file: string; rows: number}
-  let ready: Ready[] = []
-  let readyRows = 0
-  const commitRows = options.commitRows ?? 250_000
+  type Ready = {good: {encoded: EncodedObject; meta: ObjectMeta}[]; files: {canonical: string[]; general: string[]}; rows: number}
+  let appended: Ready['good'] = []
+  let appendedRows = 0
+  // DuckDB writes a transaction's rows in row groups of 122,880; transactions of at least four whole row groups spare
+  // its checkpoint from merging the partial groups between them (which rewrites them).
+  const commitRows = options.commitRows ?? 500_000
 
-  const commitReady = async () => {
-    if (ready.length === 0) return
-    const take = ready
-    ready = []
-    readyRows = 0
-    const good = take.flatMap((r) => r.good)
-    const files = take.map((r) => r.file)
-    try {
-      const replace = Boolean(options.force) || good.some((g) => loaded.has(g.encoded.key))
-      await store.commit(good, files, {replace})
-      for (const g of good) {
-        summary.objects.loaded++
-        summary.records += g.encoded.records
-        if (g.encoded.state && g.encoded.state.toLowerCase() === 'skip data') summary.skipData++
-        if (g.encoded.layout === 'unrecognised') summary.unrecognisedKeys++
-        for (const w of g.encoded.warnings) if (summary.warnings.length < 100) summary.warnings.push(`${g.encoded.key}: ${w}`)
-      }
-    } finally {
-      await store.removeTmp(files)
+  const commit = async (end: boolean) => {
+    if (!store.loading) return
+    if (end) await store.endLoad()
+    else await store.commitLoad()
+    for (const g of appended) {
+      summary.objects.loaded++
+      summary.records += g.encoded.records
+      if (g.encoded.state && g.encoded.state.toLowerCase() === 'skip data') summary.skipData++
+      if (g.encoded.layout === 'unrecognised') summary.unrecognisedKeys++
+      for (const w of g.encoded.warnings) if (summary.warnings.length < 100) summary.warnings.push(`${g.encoded.key}: ${w}`)
     }
+    appended = []
+    appendedRows = 0
     progress()
+  }
+
+  const append = async (r: Ready) => {
+    try {
+      if (r.good.length === 0) return
+      if (!store.loading) await store.beginLoad()
+      const replace = Boolean(options.force) || r.good.some((g) => loaded.has(g.encoded.key))
+      await store.append(r.good, r.files, {replace})
+    } finally {
+      await store.removeTmp([...r.files.canonical, ...r.files.general])
+    }
+    appended.push(...r.good)
+    appendedRows += r.rows
+    if (appendedRows >= commitRows) await commit(false)
   }
 
   const flush = (final = false) => {
@@ -137,15 +154,20 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     const batch = pending
     pending = []
     pendingBytes = 0
-    const file = join(store.tmpDir, `batch-${process.pid}-${++batchSeq}.tsv`)
+    const file = join(store.tmpDir, `batch-${process.pid}-${++batchSeq}`)
     const p = (async () => {
       const response = await pool.encode(
         file,
-        batch.map((b) => ({key: b.obj.key, ord: b.ord, bytes: b.bytes, window: b.window})),
+        batch.map((b) => ({key: b.obj.key, ord: b.ord, bytes: b.bytes, path: b.path, window: b.window})),
       )
       const byOrd = new Map(batch.map((b) => [b.ord, b]))
       const good: Ready['good'] = []
       for (const r of response.results) {
+        if (r.read) {
+          // Read by the worker (a local file).
+          summary.objects.downloaded++
+          summary.bytes += r.read
+        }
         if (r.ok) {
           const {obj, window: w} = byOrd.get(r.object.ord)!
           good.push({encoded: r.object, meta: {source: source.id, etag: obj.etag, size: obj.size, mtime: obj.mtime, window: w}})
@@ -154,13 +176,10 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
           summary.failures.push({key: r.key, error: r.error})
         }
       }
-      ready.push({good, file, rows: response.rows})
-      readyRows += response.rows
-      // One writer: commits are chained, each taking everything parsed so far once enough rows are ready.
-      if (readyRows >= commitRows) {
-        commitChain = commitChain.then(commitReady)
-        await commitChain
-      }
+      progress()
+      const files = {canonical: response.canonical ? [response.canonical] : [], general: response.general ? [response.general] : []}
+      chain = chain.then(() => append({good, files, rows: response.rows}))
+      await chain
     })().catch((error) => {
       fatal ??= error
     })
@@ -169,7 +188,10 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     void final
   }
 
+  // The first batches are small, so that parsing and writing start early.
+  const batchLimit = () => (batchSeq < 2 ? Math.max(1, Math.ceil(batchObjects / 4)) : batchObjects)
   const downloads = new Set<Promise<void>>()
+  let failure: unknown
   try {
     for await (const obj of source.list(window)) {
       if (fatal) break
@@ -186,6 +208,14 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       // Back-pressure: bounded parsing work and bounded parsed-but-uncommitted rows.
       while (inflightBatches.size >= 4) await Promise.race(inflightBatches)
       const myOrd = ++ord
+      const localPath = source.localPath?.(obj)
+      if (localPath !== undefined) {
+        // A local file: the parse worker reads it, the main thread only lists.
+        pending.push({obj, path: localPath, ord: myOrd, window: objWindow})
+        pendingBytes += obj.size ?? 0
+        if (pending.length >= batchLimit() || pendingBytes >= 32 * 1024 * 1024) flush()
+        continue
+      }
       const d = (async () => {
         try {
           const bytes = await source.read(obj, options.signal)
@@ -193,7 +223,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
           summary.bytes += bytes.byteLength
           pending.push({obj, bytes, ord: myOrd, window: objWindow})
           pendingBytes += bytes.byteLength
-          if (pending.length >= batchObjects || pendingBytes >= 32 * 1024 * 1024) flush()
+          if (pending.length >= batchLimit() || pendingBytes >= 32 * 1024 * 1024) flush()
         } catch (error) {
           if ((error as {exitCode?: number}).exitCode === 3) {
             fatal ??= error // authentication: stop everything
@@ -210,13 +240,22 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     await Promise.all(downloads)
     flush(true)
     while (inflightBatches.size) await Promise.all([...inflightBatches])
-    commitChain = commitChain.then(commitReady)
-    await commitChain
+    await chain
+    if (!fatal) await commit(true)
+  } catch (error) {
+    failure = error
   } finally {
     await Promise.allSettled([...downloads, ...inflightBatches])
+    await chain.catch(() => undefined)
     await pool.close()
+    if (store.loading) {
+      // Interrupted: what was appended is whole objects, keep it. After a failure the transaction is rolled back.
+      if (options.signal?.aborted && !fatal) await commit(true).catch(() => store.rollbackLoad())
+      else await store.rollbackLoad()
+    }
   }
   if (fatal) throw fatal
+  if (failure) throw failure
   summary.seconds = (Date.now() - started) / 1000
   if (summary.failures.length > 0) {
     throw new PartialFailureError(

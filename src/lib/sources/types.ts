@@ -29,6 +29,8 @@ export interface Source {
   list(window: TimeWindow, progress?: SourceProgress): AsyncIterable<SourceObject>
   /** The object's bytes exactly as stored (gzip or, for clients that decompress, JSON). */
   read(object: SourceObject, signal?: AbortSignal): Promise<Uint8Array>
+  /** For a local source: the file that holds the object, so a parse worker can read it itself. */
+  localPath?(object: SourceObject): string
   /** Counters filled while listing. */
   readonly stats: SourceStats
   close?(): Promise<void>

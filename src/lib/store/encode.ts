@@ -1,8 +1,11 @@
+import {readFileSync} from 'node:fs'
+
 import {parseKey} from '../records/key.js'
-import {type FlowLogObject, type JsonObject, type JsonValue, readObject, setOwn} from '../records/object.js'
+import {describeHeader, type FlowLogObject, type InflatedObject, inflateObject, type JsonObject, type JsonValue, objectText, parseObjectHeader, parseObjectText, setOwn} from '../records/object.js'
 import {flattenRow} from '../records/row.js'
 import {HEADER_FIELDS, RECORD_FIELDS, ROW_FIELD_MAP, fitsColumn, type FieldSpec} from '../records/schema.js'
 import {parseTimestamp} from '../records/time.js'
+import {findArray, NULL_TOKEN, scanRecords} from './scan.js'
 
 /**
  * Turn one object into what the index stores (README.md): the objects row, and one TSV line per record:
@@ -10,7 +13,7 @@ import {parseTimestamp} from '../records/time.js'
  * `hdr` = 1: the header columns come from the object (they are \N in the line). TSV values never contain tabs or
  * newlines: strings that would need JSON escaping make the row irregular and their column NULL.
  */
-export const NULL_TOKEN = '\\N'
+export {NULL_TOKEN}
 
 export interface EncodedObject {
   key: string
@@ -31,6 +34,8 @@ export interface EncodedObject {
   header: (string | null)[]
   /** TSV lines without the leading ord column. */
   lines: string[]
+  /** Or, from the scanner: canonical TSV lines, complete (README.md). */
+  tsv?: Uint8Array
 }
 
 const RECORD_POSITION = new Map(RECORD_FIELDS.map((f, i) => [f.name, i]))
@@ -103,15 +108,19 @@ export interface EncodeWindow {
   until?: number
 }
 
-/** Encode an object; with a window, only records whose time lies in it (since <= t < until) are kept. */
-export function encodeObject(key: string, ord: number, object: FlowLogObject, window?: EncodeWindow): EncodedObject {
-  const parsed = parseKey(key)
+interface PreparedHeader {
+  header: JsonObject
+  headerCells: {text: string; ok: boolean}[]
+  /** Every header field known and fitting its column. */
+  headerRegular: boolean
+}
+
+/** The object's header as the index stores it (without number_of_flow_logs, flow_logs and key). */
+function prepareHeader(objectHeader: JsonObject): PreparedHeader {
   const header: JsonObject = {}
-  for (const k in object.header) if (k !== 'number_of_flow_logs' && k !== 'flow_logs' && k !== 'key') setOwn(header, k, object.header[k])
-  const headerKeys = Object.keys(header)
-  // Header regularity: every header field known and fitting.
+  for (const k in objectHeader) if (k !== 'number_of_flow_logs' && k !== 'flow_logs' && k !== 'key') setOwn(header, k, objectHeader[k])
   let headerRegular = true
-  for (const k of headerKeys) {
+  for (const k of Object.keys(header)) {
     const spec = ROW_FIELD_MAP.get(k)
     if (!spec || spec.name === 'key' || HEADER_FIELDS.indexOf(spec) === -1) {
       headerRegular = false
@@ -120,8 +129,27 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
   }
   const headerCells = HEADER_FIELDS.map((f) => cell(f, header[f.name]))
   if (headerCells.some((c) => !c.ok)) headerRegular = false
+  return {header, headerCells, headerRegular}
+}
+
+/** Whether records can be composed with this header (line = prefix + rec + suffix), before looking at the records. */
+function composable(header: JsonObject): boolean {
+  return Object.keys(header).length > 0 && !('__proto__' in header && Object.hasOwn(header, '__proto__'))
+}
+
+function composedPrefix(header: JsonObject): string {
+  return `{${inner(JSON.stringify(header))},`
+}
+
+function composedSuffix(key: string): string {
+  return `,"key":${JSON.stringify(key)}}`
+}
+
+/** Encode an object; with a window, only records whose time lies in it (since <= t < until) are kept. */
+export function encodeObject(key: string, ord: number, object: FlowLogObject, window?: EncodeWindow): EncodedObject {
+  const {header, headerCells, headerRegular} = prepareHeader(object.header)
   // Composed unless a record collides with the header or with `key`, or a part is empty.
-  let composed = headerKeys.length > 0 && !('__proto__' in header && Object.hasOwn(header, '__proto__'))
+  let composed = composable(header)
   if (composed) {
     for (const r of object.records) {
       let n = 0
@@ -136,8 +164,8 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
       if (!composed) break
     }
   }
-  const prefix = composed ? `{${inner(JSON.stringify(header))},` : '{'
-  const suffix = composed ? `,"key":${JSON.stringify(key)}}` : '}'
+  const prefix = composed ? composedPrefix(header) : '{'
+  const suffix = composed ? composedSuffix(key) : '}'
   const hs = header.capture_start_time
   const lines: string[] = []
   const records = object.records
@@ -205,12 +233,28 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
     if (irregular) irregularCount++
     lines.push(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\t${irregular ? 'true' : 'false'}\t${useHeader ? 'true' : 'false'}\t${rec}\t${parts.join('\t')}\t${headerPart}`)
   }
+  return describeEncoded(key, ord, object, header, headerCells, prefix, suffix, lines, records.length, irregularCount)
+}
+
+function describeEncoded(
+  key: string,
+  ord: number,
+  object: FlowLogObject,
+  header: JsonObject,
+  headerCells: {text: string; ok: boolean}[],
+  prefix: string,
+  suffix: string,
+  lines: string[],
+  total: number,
+  irregular: number,
+): EncodedObject {
+  const parsed = parseKey(key)
   return {
     key,
     ord,
     records: lines.length,
-    total: records.length,
-    irregular: irregularCount,
+    total,
+    irregular,
     state: typeof object.header.state === 'string' ? object.header.state : null,
     warnings: object.warnings,
     prefix,
@@ -226,23 +270,77 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
       record_type: parsed?.record_type ?? null,
       hour_dir: parsed?.hour_dir ?? null,
     },
-    header: headerCells.map((c) => (c.ok && c.text !== NULL_TOKEN ? c.text : c.ok ? null : null)),
+    header: headerCells.map((c) => (c.ok && c.text !== NULL_TOKEN ? c.text : null)),
     lines,
   }
 }
 
+/**
+ * The usual case without JSON.parse of the records (scan.ts): undefined unless the object is compact JSON whose
+ * records are all canonical and whose header is regular, i.e. exactly when encodeObject would take its fast path for
+ * every record. The records then come as canonical TSV lines (`tsv`, README.md) instead of `lines`.
+ */
+export function encodeScanned(key: string, ord: number, inflated: InflatedObject, window?: EncodeWindow): EncodedObject | undefined {
+  const {bytes} = inflated
+  const span = findArray(bytes)
+  if (!span) return undefined
+  let doc: JsonObject
+  try {
+    const headerBytes = Buffer.concat([bytes.subarray(0, span.key), EMPTY_ARRAY, bytes.subarray(span.close + 1)])
+    const text = objectText({bytes: headerBytes, gzip: inflated.gzip})
+    // An escape in the header could spell another "flow_logs": JSON.parse must see the whole text.
+    if (text.includes('\\')) return undefined
+    doc = parseObjectHeader(text)
+  } catch {
+    return undefined // the general path names what is wrong
+  }
+  const {header, headerCells, headerRegular} = prepareHeader(doc)
+  // Record fields are never header fields, `key` or integer-like: records compose whenever the header allows.
+  if (!headerRegular || !composable(header)) return undefined
+  const scanned = scanRecords(bytes, span, {ord, headerTime: cachedTime(header.capture_start_time), since: window?.since, until: window?.until, parseTime: cachedTime})
+  if (!scanned) return undefined
+  const object = describeHeader(doc, scanned.total)
+  const encoded = describeEncoded(key, ord, object, header, headerCells, composedPrefix(header), composedSuffix(key), [], scanned.total, 0)
+  encoded.records = scanned.rows
+  encoded.tsv = scanned.tsv
+  return encoded
+}
+
+const EMPTY_ARRAY = Buffer.from('"flow_logs":[]')
+
 export interface EncodeInput {
   key: string
   ord: number
-  bytes: Uint8Array
+  /** The object's bytes, or the path of a local file holding them (read by the worker). */
+  bytes?: Uint8Array
+  path?: string
   window?: EncodeWindow
 }
 
-export type EncodeResult = {ok: true; object: EncodedObject} | {ok: false; key: string; ord: number; error: string}
+/** `read`: bytes read from `path` (0 when reading failed or bytes were given). */
+export type EncodeResult = ({ok: true; object: EncodedObject} | {ok: false; key: string; ord: number; error: string}) & {read?: number}
 
 export function encodeBytes(input: EncodeInput): EncodeResult {
+  let bytes = input.bytes
+  let read = 0
+  if (!bytes) {
+    try {
+      bytes = readFileSync(input.path ?? '')
+      read = bytes.byteLength
+    } catch (error) {
+      return {ok: false, key: input.key, ord: input.ord, error: (error as Error).message}
+    }
+  }
+  const result = encodeRead(input, bytes)
+  if (read) result.read = read
+  return result
+}
+
+function encodeRead(input: EncodeInput, bytes: Uint8Array): EncodeResult {
   try {
-    return {ok: true, object: encodeObject(input.key, input.ord, readObject(input.bytes), input.window)}
+    const inflated = inflateObject(bytes)
+    const fast = encodeScanned(input.key, input.ord, inflated, input.window)
+    return {ok: true, object: fast ?? encodeObject(input.key, input.ord, parseObjectText(objectText(inflated)), input.window)}
   } catch (error) {
     return {ok: false, key: input.key, ord: input.ord, error: (error as Error).message}
   }

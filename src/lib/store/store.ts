@@ -16,12 +16,14 @@ import {acquireLock, type Lock} from './lock.js'
 const {DuckDBInstance} = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api')
 type DuckDBInstance = DuckDBInstanceClass
 
-export const SCHEMA_VERSION = 8
+export const SCHEMA_VERSION = 9
 
 
 function ddl(): string[] {
   const headerCols = HEADER_FIELDS.map((f) => `"h_${f.name}" ${f.sql}`).join(', ')
-  const recordCols = RECORD_FIELDS.map((f) => `"${f.name}" ${f.sql}`).join(', ')
+  // Record strings (times, addresses, a few words) repeat a lot: dictionary compression, chosen up front, loads faster
+  // than letting DuckDB try FSST on every segment, and the dictionary-encoded columns filter faster too.
+  const recordCols = RECORD_FIELDS.map((f) => `"${f.name}" ${f.sql}${f.sql === 'VARCHAR' ? ' USING COMPRESSION dictionary' : ''}`).join(', ')
   const rawHeaderCols = ['hdr_raw BOOLEAN', ...HEADER_FIELDS.map((f) => `"rh_${f.name}" ${f.sql}`)].join(', ')
   return [
     `CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
@@ -30,8 +32,7 @@ function ddl(): string[] {
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols},
       oid BIGINT, irregular INTEGER)`,
-    // Records point at their object by a small integer, not by its ~350-byte key.
-    `CREATE SEQUENCE IF NOT EXISTS object_ids`,
+    // Records point at their object by a small integer (oid), not by its ~350-byte key.
     `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
     // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
     `CREATE OR REPLACE VIEW records AS SELECT d.rowid AS rid, ob.key AS okey, d.idx, d.ts, d.irregular, d.rec_raw, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
@@ -92,6 +93,51 @@ function toPlain(v: unknown): SqlValue {
   return String(v)
 }
 
+const OBJECT_COLUMNS = [
+  'key', 'source', 'etag', 'size', 'mtime', 'records', 'state', 'warnings', 'prefix', 'suffix', 'layout',
+  'account', 'region', 'zone', 'subnet_id', 'instance_id', 'vnic_id', 'record_type', 'hour_dir', 'loaded_at',
+  'total', 'win_since', 'win_until', ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'oid', 'irregular',
+]
+const BIGINT_OBJECT_COLUMNS = new Set(['size', 'mtime', 'hour_dir', 'loaded_at', 'win_since', 'win_until', 'oid'])
+const INTEGER_OBJECT_COLUMNS = new Set(['records', 'total', 'irregular'])
+
+function fileList(files: string[]): string {
+  return `[${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}]`
+}
+
+function readTsv(files: string[], columns: [string, string][]): string {
+  const columnsSql = `{${columns.map(([k, v]) => `'${k}': '${v}'`).join(', ')}}`
+  return `read_csv(${fileList(files)}, delim='\t', quote='', escape='', header=false, nullstr='\\N', auto_detect=false, columns=${columnsSql})`
+}
+
+/** Canonical lines (scan.ts): record fields, ord, idx, ts; regular, composed, no raw text, header from the object. */
+function canonicalSelect(base: number, files: string[]): string {
+  const columns: [string, string][] = [...RECORD_FIELDS.map((f): [string, string] => [`f_${f.name}`, f.sql]), ['ord', 'BIGINT'], ['idx', 'INTEGER'], ['ts', 'BIGINT']]
+  const select = [
+    `t.ord + ${base}`, 't.idx', 't.ts', 'false', 'NULL',
+    ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`),
+    'false',
+    ...HEADER_FIELDS.map(() => 'NULL'),
+  ]
+  return `SELECT ${select.join(', ')} FROM ${readTsv(files, columns)} t`
+}
+
+/** General lines (encode.ts): ord, idx, ts, irregular, hdr, rec, record fields, header fields. */
+function generalSelect(base: number, files: string[]): string {
+  const columns: [string, string][] = [
+    ['ord', 'BIGINT'], ['idx', 'INTEGER'], ['ts', 'BIGINT'], ['irregular', 'BOOLEAN'], ['hdr', 'BOOLEAN'], ['rec', 'VARCHAR'],
+    ...RECORD_FIELDS.map((f): [string, string] => [`f_${f.name}`, f.sql]),
+    ...HEADER_FIELDS.map((f): [string, string] => [`h_${f.name}`, f.sql]),
+  ]
+  const select = [
+    `t.ord + ${base}`, 't.idx', 't.ts', 't.irregular', 't.rec',
+    ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`),
+    'NOT t.hdr',
+    ...HEADER_FIELDS.map((f) => `t."h_${f.name}"`),
+  ]
+  return `SELECT ${select.join(', ')} FROM ${readTsv(files, columns)} t`
+}
+
 function isLockConflict(error: unknown): boolean {
   return /lock|Conflicting|already open/i.test((error as Error)?.message ?? '')
 }
@@ -108,6 +154,10 @@ export class Store {
     private readonly lock: Lock | undefined,
     readonly readOnly: boolean,
   ) {}
+
+  private loadOpen = false
+  private inTransaction = false
+  private loadBase = 0
 
   static async open(home: Home, options: OpenStoreOptions = {}): Promise<Store> {
     await ensureDir(home.root)
@@ -255,73 +305,108 @@ export class Store {
   }
 
   /**
-   * Commit encoded objects in one transaction: their old rows (if reloaded) are replaced, their records come from the
-   * TSV files the parse workers wrote (ord-keyed). All or nothing.
+   * Start a load. append() adds parse batches to its transaction (opened when needed), commitLoad() commits it and may
+   * be called as often as wanted (every few hundred thousand rows: a kill loses at most that), endLoad() commits the
+   * rest and ends the load. Object ids of this load are `base + ord`, so records need no lookup of their object.
    */
-  async commit(objects: {encoded: EncodedObject; meta: ObjectMeta}[], tsvFiles: string[], options: {replace?: boolean} = {}): Promise<void> {
-    if (objects.length === 0) return
-    const c = this.connection
-    await c.run('BEGIN TRANSACTION')
+  async beginLoad(): Promise<void> {
+    if (this.loadOpen) throw new FlowlogError('a load is already open', 1)
+    const [row] = await this.all(`SELECT coalesce(max(oid), 0) AS m FROM objects`)
+    this.loadBase = Number(row.m)
+    this.loadOpen = true
+  }
+
+  /** Whether a load is open. */
+  get loading(): boolean {
+    return this.loadOpen
+  }
+
+  /** Commit what was appended so far (whole objects only); the load stays open. */
+  async commitLoad(): Promise<void> {
+    if (!this.inTransaction) return
+    this.inTransaction = false
+    await this.connection.run('COMMIT')
+  }
+
+  /** Commit the rest and end the load. */
+  async endLoad(): Promise<void> {
     try {
-      await c.run(`CREATE OR REPLACE TEMP TABLE batch_objects AS SELECT * FROM objects WHERE false`)
-      await c.run(`ALTER TABLE batch_objects ADD COLUMN ord INTEGER`)
-      const cols = [
-        'key', 'source', 'etag', 'size', 'mtime', 'records', 'state', 'warnings', 'prefix', 'suffix', 'layout',
-        'account', 'region', 'zone', 'subnet_id', 'instance_id', 'vnic_id', 'record_type', 'hour_dir', 'loaded_at',
-        'total', 'win_since', 'win_until',
-        ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'oid', 'irregular', 'ord',
+      await this.commitLoad()
+    } finally {
+      this.loadOpen = false
+    }
+  }
+
+  /** Roll back what was appended since the last commit and end the load. */
+  async rollbackLoad(): Promise<void> {
+    this.loadOpen = false
+    if (!this.inTransaction) return
+    this.inTransaction = false
+    await this.connection.run('ROLLBACK').catch(() => undefined)
+  }
+
+  /**
+   * Add encoded objects to the open load (whole objects: after a failed statement the load must be rolled back). Their old rows (if reloaded) are replaced; their records come from the TSV files the parse workers wrote:
+   * canonical files (the scanner's lines) and general ones (encode.ts lines), both keyed by ord.
+   */
+  async append(
+    objects: {encoded: EncodedObject; meta: ObjectMeta}[],
+    files: {canonical: string[]; general: string[]},
+    options: {replace?: boolean} = {},
+  ): Promise<void> {
+    if (objects.length === 0) return
+    if (!this.loadOpen) throw new FlowlogError('append() outside a load', 1)
+    const c = this.connection
+    if (!this.inTransaction) {
+      await c.run('BEGIN TRANSACTION')
+      this.inTransaction = true
+    }
+    const base = this.loadBase
+    await c.run(`CREATE OR REPLACE TEMP TABLE batch_objects AS SELECT * FROM objects WHERE false`)
+    const appender = await c.createAppender('batch_objects', 'main', 'temp')
+    const now = Date.now()
+    for (const {encoded: e, meta} of objects) {
+      const values: (string | number | null)[] = [
+        e.key, meta.source, meta.etag ?? null, meta.size ?? null, meta.mtime ?? null, e.records, e.state,
+        JSON.stringify(e.warnings), e.prefix, e.suffix, e.layout,
+        e.keyFields.account as string | null, e.keyFields.region as string | null, e.keyFields.zone as string | null,
+        e.keyFields.subnet_id as string | null, e.keyFields.instance_id as string | null, e.keyFields.vnic_id as string | null,
+        e.keyFields.record_type as string | null, e.keyFields.hour_dir as number | null, now,
+        e.total, meta.window?.since ?? null, meta.window?.until ?? null,
+        ...e.header, base + e.ord, e.irregular,
       ]
-      const appender = await c.createAppender('batch_objects', 'main', 'temp')
-      const now = Date.now()
-      for (const {encoded: e, meta} of objects) {
-        const values: (string | number | null)[] = [
-          e.key, meta.source, meta.etag ?? null, meta.size ?? null, meta.mtime ?? null, e.records, e.state,
-          JSON.stringify(e.warnings), e.prefix, e.suffix, e.layout,
-          e.keyFields.account as string | null, e.keyFields.region as string | null, e.keyFields.zone as string | null,
-          e.keyFields.subnet_id as string | null, e.keyFields.instance_id as string | null, e.keyFields.vnic_id as string | null,
-          e.keyFields.record_type as string | null, e.keyFields.hour_dir as number | null, now,
-          e.total, meta.window?.since ?? null, meta.window?.until ?? null,
-          ...e.header, null, e.irregular, e.ord,
-        ]
-        values.forEach((v, i) => {
-          const name = cols[i]
-          if (v === null) appender.appendNull()
-          else if (['size', 'mtime', 'hour_dir', 'loaded_at', 'win_since', 'win_until', 'oid'].includes(name)) appender.appendBigInt(BigInt(v))
-          else if (name === 'records' || name === 'ord' || name === 'total' || name === 'irregular') appender.appendInteger(Number(v))
-          else appender.appendVarchar(String(v))
-        })
-        appender.endRow()
-      }
-      appender.flushSync()
-      appender.closeSync()
-      await c.run(`UPDATE batch_objects SET oid = nextval('object_ids')`)
-      // Replacing (a reloaded object) needs a scan; a first load does not, which keeps bulk loads linear.
-      if (options.replace !== false) {
-        await c.run(`DELETE FROM records_data WHERE oid IN (SELECT o.oid FROM objects o WHERE o.key IN (SELECT key FROM batch_objects))`)
-        await c.run(`DELETE FROM objects WHERE key IN (SELECT key FROM batch_objects)`)
-      }
-      await c.run(`INSERT INTO objects SELECT ${cols.slice(0, -1).map((n) => `"${n}"`).join(', ')} FROM batch_objects`)
-      const files = tsvFiles.filter(Boolean)
-      if (files.length) {
-        const tsvCols: Record<string, string> = {ord: 'INTEGER', idx: 'INTEGER', ts: 'BIGINT', irregular: 'BOOLEAN', hdr: 'BOOLEAN', rec: 'VARCHAR'}
-        for (const f of RECORD_FIELDS) tsvCols[`f_${f.name}`] = f.sql
-        for (const f of HEADER_FIELDS) tsvCols[`h_${f.name}`] = f.sql
-        const columnsSql = `{${Object.entries(tsvCols).map(([k, v]) => `'${k}': '${v}'`).join(', ')}}`
-        const fileList = `[${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}]`
-        const select = [
-          'b.oid', 't.idx', 't.ts', 't.irregular', 't.rec',
-          ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`),
-          'NOT t.hdr',
-          ...HEADER_FIELDS.map((f) => `t."h_${f.name}"`),
-        ]
-        await c.run(
-          `INSERT INTO records_data SELECT ${select.join(', ')} FROM read_csv(${fileList}, delim='\t', quote='', escape='', header=false, ` +
-            `nullstr='\\N', auto_detect=false, columns=${columnsSql}) t JOIN batch_objects b ON b.ord = t.ord`,
-        )
-      }
-      await c.run('COMMIT')
+      values.forEach((v, i) => {
+        const name = OBJECT_COLUMNS[i]
+        if (v === null) appender.appendNull()
+        else if (BIGINT_OBJECT_COLUMNS.has(name)) appender.appendBigInt(BigInt(v))
+        else if (INTEGER_OBJECT_COLUMNS.has(name)) appender.appendInteger(Number(v))
+        else appender.appendVarchar(String(v))
+      })
+      appender.endRow()
+    }
+    appender.flushSync()
+    appender.closeSync()
+    // Replacing (a reloaded object) needs a scan; a first load does not, which keeps bulk loads linear.
+    if (options.replace !== false) {
+      await c.run(`DELETE FROM records_data WHERE oid IN (SELECT o.oid FROM objects o WHERE o.key IN (SELECT key FROM batch_objects))`)
+      await c.run(`DELETE FROM objects WHERE key IN (SELECT key FROM batch_objects)`)
+    }
+    await c.run(`INSERT INTO objects SELECT * FROM batch_objects`)
+    const canonical = files.canonical.filter(Boolean)
+    if (canonical.length) await c.run(`INSERT INTO records_data ${canonicalSelect(base, canonical)}`)
+    const general = files.general.filter(Boolean)
+    if (general.length) await c.run(`INSERT INTO records_data ${generalSelect(base, general)}`)
+  }
+
+  /** Load encoded objects in a transaction of their own (tests, small loads). */
+  async commit(objects: {encoded: EncodedObject; meta: ObjectMeta}[], files: {canonical: string[]; general: string[]}, options: {replace?: boolean} = {}): Promise<void> {
+    if (objects.length === 0) return
+    await this.beginLoad()
+    try {
+      await this.append(objects, files, options)
+      await this.endLoad()
     } catch (error) {
-      await c.run('ROLLBACK').catch(() => undefined)
+      await this.rollbackLoad()
       throw error
     }
   }

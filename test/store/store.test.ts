@@ -92,6 +92,32 @@ describe('store: incremental, idempotent loading', function () {
     expect(await duplicates(s.homeDir)).to.equal(0)
   })
 
+  it('commits every few rows, the two lanes taking turns (one commits while the other appends): everything once, in place', async () => {
+    // 12 objects × 5 records, a commit every 10 rows: six commits alternating between the lanes.
+    const progress: {loaded: number; records: number}[] = []
+    const summary = await pullFolder(s.homeDir, s.folder, {batchObjects: 1, workers: 2, commitRows: 10, onProgress: (p) => progress.push({loaded: p.loaded, records: p.records})})
+    expect(summary.objects.loaded).to.equal(12)
+    expect(summary.records).to.equal(60)
+    expect(await countRecords(s.homeDir)).to.deep.equal({objects: 12, records: 60})
+    expect(await duplicates(s.homeDir)).to.equal(0)
+    // Every record is there with its own object's values, and object ids are unique.
+    for (const o of series) expect((await recordsOf(s.homeDir, o.key)).n).to.equal(5)
+    await withReader(s.homeDir, async (store) => {
+      const [r] = await store.all(`SELECT count(DISTINCT oid) AS n, count(*) AS m FROM objects`)
+      expect(Number(r.n)).to.equal(Number(r.m))
+    })
+    expect(progress.at(-1)).to.deep.equal({loaded: 12, records: 60})
+    // A second run with the same settings adds nothing.
+    const again = await pullFolder(s.homeDir, s.folder, {batchObjects: 1, workers: 2, commitRows: 10})
+    expect(again.objects.skipped).to.equal(12)
+    expect(await countRecords(s.homeDir)).to.deep.equal({objects: 12, records: 60})
+    // --force replaces through both lanes too: deletes and inserts in turn, never a duplicate.
+    const forced = await pullFolder(s.homeDir, s.folder, {batchObjects: 1, workers: 2, commitRows: 10, force: true})
+    expect(forced.objects.loaded).to.equal(12)
+    expect(await countRecords(s.homeDir)).to.deep.equal({objects: 12, records: 60})
+    expect(await duplicates(s.homeDir)).to.equal(0)
+  })
+
   it('a windowed load keeps only the records inside the window; widening it later loads the rest exactly once', async () => {
     const since = Date.UTC(2026, 0, 15, 0, 30)
     const first = await pullFolder(s.homeDir, s.folder, {window: {since}})

@@ -1,4 +1,5 @@
-import {opendir, readFile, stat} from 'node:fs/promises'
+import {readdirSync, statSync} from 'node:fs'
+import {readFile, stat} from 'node:fs/promises'
 import {join, relative, resolve, sep} from 'node:path'
 
 import {ConfigError} from '../errors.js'
@@ -30,10 +31,8 @@ export class FolderSource implements Source {
       throw new ConfigError(`source folder ${this.root} does not exist`, {suggestions: ['Check the --source path']})
     }
     if (!info.isDirectory()) throw new ConfigError(`source ${this.root} is not a folder`)
-    const files: string[] = []
-    await this.walk(this.root, files, progress)
-    files.sort()
-    for (const file of files) {
+    // Streamed, so that the first objects are read while the rest is listed; in key order.
+    for (const file of this.walk(this.root, progress)) {
       const key = relative(this.root, file).split(sep).join('/')
       if (!key.startsWith(FLOWLOG_KEY_PREFIX)) {
         this.stats.skippedForeign++
@@ -44,7 +43,12 @@ export class FolderSource implements Source {
         this.stats.prunedByTime++
         continue
       }
-      const s = await stat(file)
+      let s
+      try {
+        s = statSync(file)
+      } catch {
+        continue // gone since it was listed
+      }
       this.stats.listed++
       yield {key, size: s.size, mtime: Math.floor(s.mtimeMs)}
     }
@@ -58,14 +62,21 @@ export class FolderSource implements Source {
     return join(this.root, ...object.key.split('/'))
   }
 
-  private async walk(dir: string, out: string[], progress?: SourceProgress): Promise<void> {
+  /**
+   * Files under `dir`, depth first, in the order of their paths: a folder's entries sorted with a `/` after folder
+   * names, which is how their paths compare.
+   */
+  private *walk(dir: string, progress?: SourceProgress): Generator<string> {
     this.stats.listRequests++
     progress?.onListRequest?.(dir)
-    const handle = await opendir(dir)
-    for await (const entry of handle) {
-      const full = join(dir, entry.name)
-      if (entry.isDirectory()) await this.walk(full, out, progress)
-      else if (entry.isFile()) out.push(full)
+    const entries = readdirSync(dir, {withFileTypes: true})
+      .filter((e) => e.isDirectory() || e.isFile())
+      .map((e) => ({name: e.name, dir: e.isDirectory(), order: e.isDirectory() ? `${e.name}/` : e.name}))
+      .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+    for (const e of entries) {
+      const full = join(dir, e.name)
+      if (e.dir) yield* this.walk(full, progress)
+      else yield full
     }
   }
 }

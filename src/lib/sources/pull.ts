@@ -91,8 +91,8 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   const progress = () =>
     options.onProgress?.({
       ...summary.objects,
-      loaded: summary.objects.loaded + appended.length,
-      records: summary.records + appendedRows,
+      loaded: summary.objects.loaded + appended[0].length + appended[1].length,
+      records: summary.records + appendedRows[0] + appendedRows[1],
       bytes: summary.bytes,
       elapsedMs: Date.now() - started,
     })
@@ -107,46 +107,64 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   let pending: {obj: SourceObject; bytes?: Uint8Array; path?: string; ord: number; window: TimeWindow}[] = []
   let pendingBytes = 0
   const inflightBatches = new Set<Promise<void>>()
-  // One writer: parsed batches are appended to the load's transaction in turn (each statement a batch), committed
-  // every commitRows rows.
+  // One writer, two lanes: parsed batches are appended in turn (a statement each) to the current lane's transaction;
+  // once it holds commitRows rows it is committed in the background (DuckDB compresses and writes its rows then) while
+  // the other lane takes the next batches.
+  const lanes = 2
+  let lane = 0
   let chain: Promise<void> = Promise.resolve()
+  let committing: Promise<void> = Promise.resolve()
   let fatal: unknown
 
   type Ready = {good: {encoded: EncodedObject; meta: ObjectMeta}[]; files: {canonical: string[]; general: string[]}; rows: number}
-  let appended: Ready['good'] = []
-  let appendedRows = 0
+  const appended: Ready['good'][] = [[], []]
+  const appendedRows = [0, 0]
   // DuckDB writes a transaction's rows in row groups of 122,880; transactions of at least four whole row groups spare
   // its checkpoint from merging the partial groups between them (which rewrites them).
   const commitRows = options.commitRows ?? 500_000
 
-  const commit = async (end: boolean) => {
-    if (!store.loading) return
-    if (end) await store.endLoad()
-    else await store.commitLoad()
-    for (const g of appended) {
+  const commitLane = async (l: number) => {
+    await store.commitLane(l)
+    for (const g of appended[l]) {
       summary.objects.loaded++
       summary.records += g.encoded.records
       if (g.encoded.state && g.encoded.state.toLowerCase() === 'skip data') summary.skipData++
       if (g.encoded.layout === 'unrecognised') summary.unrecognisedKeys++
       for (const w of g.encoded.warnings) if (summary.warnings.length < 100) summary.warnings.push(`${g.encoded.key}: ${w}`)
     }
-    appended = []
-    appendedRows = 0
+    appended[l] = []
+    appendedRows[l] = 0
     progress()
+  }
+
+  /** Commit every lane and end the load. */
+  const commitAll = async () => {
+    if (!store.loading) return
+    await committing
+    for (let l = 0; l < lanes; l++) await commitLane(l)
+    await store.endLoad()
   }
 
   const append = async (r: Ready) => {
     try {
       if (r.good.length === 0) return
-      if (!store.loading) await store.beginLoad()
+      if (!store.loading) await store.beginLoad(lanes)
       const replace = Boolean(options.force) || r.good.some((g) => loaded.has(g.encoded.key))
-      await store.append(r.good, r.files, {replace})
+      await store.append(r.good, r.files, {replace, lane})
     } finally {
       await store.removeTmp([...r.files.canonical, ...r.files.general])
     }
-    appended.push(...r.good)
-    appendedRows += r.rows
-    if (appendedRows >= commitRows) await commit(false)
+    appended[lane].push(...r.good)
+    appendedRows[lane] += r.rows
+    if (appendedRows[lane] >= commitRows) {
+      // The other lane's commit must be over before it takes appends again.
+      await committing
+      const full = lane
+      committing = commitLane(full)
+      // Its failure fails the load (the next append or the end awaits it); until then it is not unhandled.
+      committing.catch(() => undefined)
+      lane = (lane + 1) % lanes
+    }
   }
 
   const flush = (final = false) => {
@@ -241,16 +259,17 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     flush(true)
     while (inflightBatches.size) await Promise.all([...inflightBatches])
     await chain
-    if (!fatal) await commit(true)
+    if (!fatal) await commitAll()
   } catch (error) {
     failure = error
   } finally {
     await Promise.allSettled([...downloads, ...inflightBatches])
     await chain.catch(() => undefined)
+    await committing.catch(() => undefined)
     await pool.close()
     if (store.loading) {
       // Interrupted: what was appended is whole objects, keep it. After a failure the transaction is rolled back.
-      if (options.signal?.aborted && !fatal) await commit(true).catch(() => store.rollbackLoad())
+      if (options.signal?.aborted && !fatal) await commitAll().catch(() => store.rollbackLoad())
       else await store.rollbackLoad()
     }
   }

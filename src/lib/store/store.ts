@@ -155,8 +155,7 @@ export class Store {
     readonly readOnly: boolean,
   ) {}
 
-  private loadOpen = false
-  private inTransaction = false
+  private loadLanes: {connection: DuckDBConnection; open: boolean}[] = []
   private loadBase = 0
 
   static async open(home: Home, options: OpenStoreOptions = {}): Promise<Store> {
@@ -305,44 +304,57 @@ export class Store {
   }
 
   /**
-   * Start a load. append() adds parse batches to its transaction (opened when needed), commitLoad() commits it and may
-   * be called as often as wanted (every few hundred thousand rows: a kill loses at most that), endLoad() commits the
-   * rest and ends the load. Object ids of this load are `base + ord`, so records need no lookup of their object.
+   * Start a load through `lanes` connections (the store's own and lanes-1 more). append() adds parse batches to a
+   * lane's transaction (opened when needed), commitLane() commits it: whole objects only, so a kill loses only what no
+   * commit took. While one lane commits (DuckDB compresses and writes its rows then), the next can take appends.
+   * endLoad() commits every lane and ends the load. Object ids of this load are `base + ord`, so records need no
+   * lookup of their object.
    */
-  async beginLoad(): Promise<void> {
-    if (this.loadOpen) throw new FlowlogError('a load is already open', 1)
+  async beginLoad(lanes = 1): Promise<void> {
+    if (this.loadLanes.length) throw new FlowlogError('a load is already open', 1)
     const [row] = await this.all(`SELECT coalesce(max(oid), 0) AS m FROM objects`)
     this.loadBase = Number(row.m)
-    this.loadOpen = true
+    const connections = [this.connection]
+    for (let i = 1; i < lanes; i++) connections.push(await this.instance.connect())
+    // Only now is the load open: every lane exists.
+    this.loadLanes = connections.map((connection) => ({connection, open: false}))
   }
 
   /** Whether a load is open. */
   get loading(): boolean {
-    return this.loadOpen
+    return this.loadLanes.length > 0
   }
 
-  /** Commit what was appended so far (whole objects only); the load stays open. */
-  async commitLoad(): Promise<void> {
-    if (!this.inTransaction) return
-    this.inTransaction = false
-    await this.connection.run('COMMIT')
+  /** Commit a lane's transaction, if it has one; the lane stays usable. */
+  async commitLane(lane: number): Promise<void> {
+    const l = this.loadLanes[lane]
+    if (!l?.open) return
+    l.open = false
+    await l.connection.run('COMMIT')
   }
 
-  /** Commit the rest and end the load. */
+  /** Commit every lane and end the load. */
   async endLoad(): Promise<void> {
     try {
-      await this.commitLoad()
+      for (let i = 0; i < this.loadLanes.length; i++) await this.commitLane(i)
     } finally {
-      this.loadOpen = false
+      this.closeLanes()
     }
   }
 
-  /** Roll back what was appended since the last commit and end the load. */
+  /** Roll back what no commit took and end the load. */
   async rollbackLoad(): Promise<void> {
-    this.loadOpen = false
-    if (!this.inTransaction) return
-    this.inTransaction = false
-    await this.connection.run('ROLLBACK').catch(() => undefined)
+    for (const l of this.loadLanes) {
+      if (!l.open) continue
+      l.open = false
+      await l.connection.run('ROLLBACK').catch(() => undefined)
+    }
+    this.closeLanes()
+  }
+
+  private closeLanes(): void {
+    for (const l of this.loadLanes) if (l.connection !== this.connection) l.connection.closeSync()
+    this.loadLanes = []
   }
 
   /**
@@ -352,14 +364,15 @@ export class Store {
   async append(
     objects: {encoded: EncodedObject; meta: ObjectMeta}[],
     files: {canonical: string[]; general: string[]},
-    options: {replace?: boolean} = {},
+    options: {replace?: boolean; lane?: number} = {},
   ): Promise<void> {
     if (objects.length === 0) return
-    if (!this.loadOpen) throw new FlowlogError('append() outside a load', 1)
-    const c = this.connection
-    if (!this.inTransaction) {
+    const l = this.loadLanes[options.lane ?? 0]
+    if (!l) throw new FlowlogError('append() outside a load', 1)
+    const c = l.connection
+    if (!l.open) {
       await c.run('BEGIN TRANSACTION')
-      this.inTransaction = true
+      l.open = true
     }
     const base = this.loadBase
     await c.run(`CREATE OR REPLACE TEMP TABLE batch_objects AS SELECT * FROM objects WHERE false`)

@@ -49,8 +49,9 @@ interface Candidate extends MatchedRecord {
 
 export const LINE_SQL = `(o.prefix || r.rec || o.suffix)`
 
-/** The line of a records_data row `d` joined to its object `o`: rec is rebuilt only for the rows selected. */
-const DATA_LINE_SQL = `(o.prefix || COALESCE(d.rec_raw, ${recExpression('d.')}) || o.suffix)`
+/** The line of a records_data row `d` or a records_odd row `x` joined to its object `o`: rec is rebuilt only for the rows selected. */
+const DATA_LINE_SQL = `(o.prefix || ${recExpression('d.')} || o.suffix)`
+const ODD_LINE_SQL = `(o.prefix || COALESCE(x.rec_raw, ${recExpression('x.')}) || o.suffix)`
 
 /** Parse `FIELD[:asc|desc]`. */
 export function parseSort(text: string | undefined): SortSpec | undefined {
@@ -190,8 +191,11 @@ function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number): {sq
     `WITH m AS (SELECT r.rid, r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv FROM records r ${joinObjects(where)}` +
     `WHERE NOT r.irregular AND ${where} AND ${win}` +
     (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
-    `) SELECT ${DATA_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_data d ON d.rowid = m.rid ` +
-    `JOIN objects o ON o.key = m.okey ORDER BY ${mOrderSql(sort)}`
+    `) SELECT * FROM (` +
+    `SELECT ${DATA_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_data d ON d.rowid = m.rid JOIN objects o ON o.key = m.okey WHERE m.rid >= 0 ` +
+    `UNION ALL ` +
+    `SELECT ${ODD_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_odd x ON -1 - x.rowid = m.rid JOIN objects o ON o.key = m.okey WHERE m.rid < 0` +
+    `) m ORDER BY ${mOrderSql(sort)}`
   return {sql, params}
 }
 

@@ -16,7 +16,7 @@ import {acquireLock, type Lock} from './lock.js'
 const {DuckDBInstance} = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api')
 type DuckDBInstance = DuckDBInstanceClass
 
-export const SCHEMA_VERSION = 9
+export const SCHEMA_VERSION = 10
 
 
 function ddl(): string[] {
@@ -25,6 +25,7 @@ function ddl(): string[] {
   // than letting DuckDB try FSST on every segment, and the dictionary-encoded columns filter faster too.
   const recordCols = RECORD_FIELDS.map((f) => `"${f.name}" ${f.sql}${f.sql === 'VARCHAR' ? ' USING COMPRESSION dictionary' : ''}`).join(', ')
   const rawHeaderCols = ['hdr_raw BOOLEAN', ...HEADER_FIELDS.map((f) => `"rh_${f.name}" ${f.sql}`)].join(', ')
+  const recordSelect = (p: string) => RECORD_FIELDS.map((f) => `${p}"${f.name}"`).join(', ')
   return [
     `CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
     `CREATE TABLE IF NOT EXISTS objects (key VARCHAR PRIMARY KEY, source VARCHAR, etag VARCHAR, size BIGINT, mtime BIGINT,
@@ -32,13 +33,22 @@ function ddl(): string[] {
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols},
       oid BIGINT, irregular INTEGER)`,
-    // Records point at their object by a small integer (oid), not by its ~350-byte key.
-    `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
+    // Records point at their object by a small integer (oid), not by its ~350-byte key. Canonical rows (README.md),
+    // nearly all of them, hold only their typed record columns; the others, with their raw text and raw header
+    // columns, are in records_odd.
+    `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, ${recordCols})`,
+    `CREATE TABLE IF NOT EXISTS records_odd (oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
     // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
-    `CREATE OR REPLACE VIEW records AS SELECT d.rowid AS rid, ob.key AS okey, d.idx, d.ts, d.irregular, d.rec_raw, COALESCE(d.rec_raw, ${recExpression('d.')}) AS rec, ` +
-      `${RECORD_FIELDS.map((f) => `d."${f.name}"`).join(', ')}, ` +
-      `${HEADER_FIELDS.map((f) => `CASE WHEN d.hdr_raw THEN d."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
-      `ob.key AS "key" FROM records_data d JOIN objects ob ON ob.oid = d.oid`,
+    // rid tells the two tables apart: a canonical row's rowid, or -1 - the rowid of an odd one.
+    `CREATE OR REPLACE VIEW records AS ` +
+      `SELECT d.rowid AS rid, ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
+      `${recordSelect('d.')}, ${HEADER_FIELDS.map((f) => `ob."h_${f.name}" AS "${f.name}"`).join(', ')}, ` +
+      `ob.key AS "key" FROM records_data d JOIN objects ob ON ob.oid = d.oid ` +
+      `UNION ALL ` +
+      `SELECT -1 - x.rowid AS rid, ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
+      `${recordSelect('x.')}, ` +
+      `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
+      `ob.key AS "key" FROM records_odd x JOIN objects ob ON ob.oid = x.oid`,
   ]
 }
 
@@ -110,19 +120,17 @@ function readTsv(files: string[], columns: [string, string][]): string {
   return `read_csv(${fileList(files)}, delim='\t', quote='', escape='', header=false, nullstr='\\N', auto_detect=false, columns=${columnsSql})`
 }
 
-/** Canonical lines (scan.ts): record fields, ord, idx, ts; regular, composed, no raw text, header from the object. */
+/** The tables records are stored in: canonical rows, and the others. */
+const RECORD_TABLES = ['records_data', 'records_odd']
+
+/** Canonical lines (scan.ts) into records_data: record fields, ord, idx, ts. */
 function canonicalSelect(base: number, files: string[]): string {
   const columns: [string, string][] = [...RECORD_FIELDS.map((f): [string, string] => [`f_${f.name}`, f.sql]), ['ord', 'BIGINT'], ['idx', 'INTEGER'], ['ts', 'BIGINT']]
-  const select = [
-    `t.ord + ${base}`, 't.idx', 't.ts', 'false', 'NULL',
-    ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`),
-    'false',
-    ...HEADER_FIELDS.map(() => 'NULL'),
-  ]
+  const select = [`t.ord + ${base}`, 't.idx', 't.ts', ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`)]
   return `SELECT ${select.join(', ')} FROM ${readTsv(files, columns)} t`
 }
 
-/** General lines (encode.ts): ord, idx, ts, irregular, hdr, rec, record fields, header fields. */
+/** General lines (encode.ts) into records_odd: ord, idx, ts, irregular, hdr, rec, record fields, header fields. */
 function generalSelect(base: number, files: string[]): string {
   const columns: [string, string][] = [
     ['ord', 'BIGINT'], ['idx', 'INTEGER'], ['ts', 'BIGINT'], ['irregular', 'BOOLEAN'], ['hdr', 'BOOLEAN'], ['rec', 'VARCHAR'],
@@ -228,7 +236,7 @@ export class Store {
     if (row && row.value !== String(SCHEMA_VERSION)) {
       // The index is a cache of the bucket: an index from another version is rebuilt by the next pull.
       await this.connection.run(`DROP VIEW IF EXISTS records`).catch(() => undefined)
-      for (const t of ['records', 'records_data', 'objects']) await this.connection.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined)
+      for (const t of ['records', 'records_data', 'records_odd', 'objects']) await this.connection.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined)
       await this.connection.run(`DROP SEQUENCE IF EXISTS object_ids`).catch(() => undefined)
     }
     for (const statement of ddl()) await this.connection.run(statement)
@@ -299,7 +307,7 @@ export class Store {
 
   async counts(): Promise<{objects: number; records: number}> {
     const [o] = await this.all(`SELECT count(*) AS n FROM objects`)
-    const [r] = await this.all(`SELECT count(*) AS n FROM records_data`)
+    const [r] = await this.all(`SELECT (SELECT count(*) FROM records_data) + (SELECT count(*) FROM records_odd) AS n`)
     return {objects: Number(o.n), records: Number(r.n)}
   }
 
@@ -401,14 +409,14 @@ export class Store {
     appender.closeSync()
     // Replacing (a reloaded object) needs a scan; a first load does not, which keeps bulk loads linear.
     if (options.replace !== false) {
-      await c.run(`DELETE FROM records_data WHERE oid IN (SELECT o.oid FROM objects o WHERE o.key IN (SELECT key FROM batch_objects))`)
+      for (const table of RECORD_TABLES) await c.run(`DELETE FROM ${table} WHERE oid IN (SELECT o.oid FROM objects o WHERE o.key IN (SELECT key FROM batch_objects))`)
       await c.run(`DELETE FROM objects WHERE key IN (SELECT key FROM batch_objects)`)
     }
     await c.run(`INSERT INTO objects SELECT * FROM batch_objects`)
     const canonical = files.canonical.filter(Boolean)
     if (canonical.length) await c.run(`INSERT INTO records_data ${canonicalSelect(base, canonical)}`)
     const general = files.general.filter(Boolean)
-    if (general.length) await c.run(`INSERT INTO records_data ${generalSelect(base, general)}`)
+    if (general.length) await c.run(`INSERT INTO records_odd ${generalSelect(base, general)}`)
   }
 
   /** Load encoded objects in a transaction of their own (tests, small loads). */
@@ -428,7 +436,7 @@ export class Store {
   async removeSource(sourceId: string): Promise<void> {
     await this.run('BEGIN TRANSACTION')
     try {
-      await this.run(`DELETE FROM records_data WHERE oid IN (SELECT oid FROM objects WHERE source = ?)`, [sourceId])
+      for (const table of RECORD_TABLES) await this.run(`DELETE FROM ${table} WHERE oid IN (SELECT oid FROM objects WHERE source = ?)`, [sourceId])
       await this.run(`DELETE FROM objects WHERE source = ?`, [sourceId])
       await this.run('COMMIT')
     } catch (error) {
@@ -445,7 +453,7 @@ export class Store {
 
   /** Delete everything (for `flowlog pull --rebuild`). */
   async clear(): Promise<void> {
-    await this.run('DELETE FROM records_data')
+    for (const table of RECORD_TABLES) await this.run(`DELETE FROM ${table}`)
     await this.run('DELETE FROM objects')
   }
 

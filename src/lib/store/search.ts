@@ -30,6 +30,8 @@ export interface SearchSpec {
   sort?: SortSpec
   /** False when the index holds no irregular rows (Store.totals): the JavaScript pass is skipped. */
   hasIrregular?: boolean
+  /** False when records_odd is empty (Store.totals): only records_data is read back. */
+  hasOdd?: boolean
 }
 
 export interface MatchedRecord {
@@ -178,8 +180,8 @@ async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec):
 
 /**
  * The regular rows' matches in order, in two steps: find and order the matches on narrow columns, then build the
- * lines of just those rows (building a line costs more than any filter, and DuckDB would otherwise build it for every
- * row of the view).
+ * lines of just those rows (building a line costs more than any filter, and sorting wide lines costs more than
+ * sorting narrow rows and joining). The second step reads records_odd only when it holds rows.
  */
 function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number): {sql: string; params: unknown[]} {
   const params: unknown[] = []
@@ -187,15 +189,13 @@ function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number): {sq
   if (spec.where) params.push(...spec.where.params)
   const win = windowSql(spec.window, params)
   const order = orderSql(sort)
+  const data = `SELECT ${DATA_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_data d ON d.rowid = m.rid JOIN objects o ON o.key = m.okey WHERE m.rid >= 0`
+  const odd = `SELECT ${ODD_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_odd x ON -1 - x.rowid = m.rid JOIN objects o ON o.key = m.okey WHERE m.rid < 0`
   const sql =
     `WITH m AS (SELECT r.rid, r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv FROM records r ${joinObjects(where)}` +
     `WHERE NOT r.irregular AND ${where} AND ${win}` +
     (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
-    `) SELECT * FROM (` +
-    `SELECT ${DATA_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_data d ON d.rowid = m.rid JOIN objects o ON o.key = m.okey WHERE m.rid >= 0 ` +
-    `UNION ALL ` +
-    `SELECT ${ODD_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_odd x ON -1 - x.rowid = m.rid JOIN objects o ON o.key = m.okey WHERE m.rid < 0` +
-    `) m ORDER BY ${mOrderSql(sort)}`
+    `) SELECT * FROM (${spec.hasOdd === false ? data : `${data} UNION ALL ${odd}`}) m ORDER BY ${mOrderSql(sort)}`
   return {sql, params}
 }
 

@@ -91,7 +91,7 @@ an exact match.`
     try {
       const totals = await store.totals()
       if (totals.records === 0 && (await this.indexIsEmpty(store))) return result
-      const spec = {...compiled.spec, window, sort, limit: flags.limit, hasIrregular: totals.irregular > 0, hasOdd: totals.odd > 0}
+      const spec = {...compiled.spec, window, sort, limit: flags.limit, hasIrregular: totals.irregular > 0}
       const hint = ipPrefixHint(compiled)
       let prefixSeen = false
       const tableRows: {row: JsonObject; time: string}[] = []

@@ -48,6 +48,21 @@ export interface PullOptions {
   commitRows?: number
 }
 
+/** DuckDB's row group: a transaction's rows are written in groups of this many, the last one partial. */
+const ROW_GROUP = 122_880
+
+/**
+ * Whether a lane holding `rows` rows is committed now. A checkpoint merges (rewrites) consecutive row groups that fit
+ * in fewer; that never happens when each transaction holds at least two whole groups and a last one at least half
+ * full, or at least four whole groups. So a lane is committed as soon as its rows are past two groups and the partial
+ * one is more than half full (smaller transactions: the last commit, which nothing overlaps, is shorter), and at
+ * `commitRows` rows at the latest (tests use small values, which are committed as they are).
+ */
+export function commitDue(rows: number, commitRows: number): boolean {
+  if (rows >= commitRows) return true
+  return rows >= 2 * ROW_GROUP && rows % ROW_GROUP > ROW_GROUP / 2
+}
+
 function sameBytes(prev: LoadedObjectInfo, obj: SourceObject): boolean {
   if (obj.etag !== undefined) return prev.etag === obj.etag
   return prev.size === (obj.size ?? null) && prev.mtime === (obj.mtime ?? null)
@@ -119,8 +134,6 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   type Ready = {good: {encoded: EncodedObject; meta: ObjectMeta}[]; files: {canonical: string[]; general: string[]}; rows: number}
   const appended: Ready['good'][] = [[], []]
   const appendedRows = [0, 0]
-  // DuckDB writes a transaction's rows in row groups of 122,880; transactions of at least four whole row groups spare
-  // its checkpoint from merging the partial groups between them (which rewrites them).
   const commitRows = options.commitRows ?? 500_000
 
   const commitLane = async (l: number) => {
@@ -156,7 +169,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     }
     appended[lane].push(...r.good)
     appendedRows[lane] += r.rows
-    if (appendedRows[lane] >= commitRows) {
+    if (commitDue(appendedRows[lane], commitRows)) {
       // The other lane's commit must be over before it takes appends again.
       await committing
       const full = lane

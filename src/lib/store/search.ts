@@ -1,5 +1,5 @@
 import type {JsonObject} from '../records/object.js'
-import {ROW_FIELD_MAP} from '../records/schema.js'
+import {RECORD_FIELDS, ROW_FIELD_MAP} from '../records/schema.js'
 import type {TimeWindow} from '../records/time.js'
 import {UsageError} from '../errors.js'
 import {recExpression, type Store} from './store.js'
@@ -30,8 +30,6 @@ export interface SearchSpec {
   sort?: SortSpec
   /** False when the index holds no irregular rows (Store.totals): the JavaScript pass is skipped. */
   hasIrregular?: boolean
-  /** False when records_odd is empty (Store.totals): only records_data is read back. */
-  hasOdd?: boolean
 }
 
 export interface MatchedRecord {
@@ -51,9 +49,9 @@ interface Candidate extends MatchedRecord {
 
 export const LINE_SQL = `(o.prefix || r.rec || o.suffix)`
 
-/** The line of a records_data row `d` or a records_odd row `x` joined to its object `o`: rec is rebuilt only for the rows selected. */
-const DATA_LINE_SQL = `(o.prefix || ${recExpression('d.')} || o.suffix)`
-const ODD_LINE_SQL = `(o.prefix || COALESCE(x.rec_raw, ${recExpression('x.')}) || o.suffix)`
+/** The line of a match `m` (its rec_raw and typed record columns) joined to its object `o`. */
+const MATCH_LINE_SQL = `(o.prefix || COALESCE(m.rec_raw, ${recExpression('m.')}) || o.suffix)`
+const RECORD_COLUMNS = RECORD_FIELDS.map((f) => `r."${f.name}"`).join(', ')
 
 /** Parse `FIELD[:asc|desc]`. */
 export function parseSort(text: string | undefined): SortSpec | undefined {
@@ -179,9 +177,9 @@ async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec):
 }
 
 /**
- * The regular rows' matches in order, in two steps: find and order the matches on narrow columns, then build the
- * lines of just those rows (building a line costs more than any filter, and sorting wide lines costs more than
- * sorting narrow rows and joining). The second step reads records_odd only when it holds rows.
+ * The regular rows' matches in order: first the matches with their typed columns (DuckDB reads the other columns only
+ * for rows that pass the filter), ordered and cut to the limit, then their lines (building a line costs more than any
+ * filter, so only for the rows kept).
  */
 function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number): {sql: string; params: unknown[]} {
   const params: unknown[] = []
@@ -189,13 +187,11 @@ function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number): {sq
   if (spec.where) params.push(...spec.where.params)
   const win = windowSql(spec.window, params)
   const order = orderSql(sort)
-  const data = `SELECT ${DATA_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_data d ON d.rowid = m.rid JOIN objects o ON o.key = m.okey WHERE m.rid >= 0`
-  const odd = `SELECT ${ODD_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN records_odd x ON -1 - x.rowid = m.rid JOIN objects o ON o.key = m.okey WHERE m.rid < 0`
   const sql =
-    `WITH m AS (SELECT r.rid, r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv FROM records r ${joinObjects(where)}` +
+    `WITH m AS (SELECT r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv, r.rec_raw, ${RECORD_COLUMNS} FROM records r ${joinObjects(where)}` +
     `WHERE NOT r.irregular AND ${where} AND ${win}` +
     (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
-    `) SELECT * FROM (${spec.hasOdd === false ? data : `${data} UNION ALL ${odd}`}) m ORDER BY ${mOrderSql(sort)}`
+    `) SELECT ${MATCH_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN objects o ON o.key = m.okey ORDER BY ${mOrderSql(sort)}`
   return {sql, params}
 }
 

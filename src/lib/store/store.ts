@@ -299,15 +299,10 @@ export class Store {
     return (await this.totals()).records === 0
   }
 
-  /**
-   * Records in the index, how many of them are irregular (0 lets searches skip the JavaScript pass), and how many are
-   * not canonical (in records_odd; 0 lets searches read records_data alone).
-   */
-  async totals(): Promise<{records: number; irregular: number; odd: number}> {
-    const [row] = await this.all(
-      `SELECT coalesce(sum(records), 0) AS records, coalesce(sum(irregular), 0) AS irregular, (SELECT count(*) FROM records_odd) AS odd FROM objects`,
-    )
-    return {records: Number(row.records), irregular: Number(row.irregular), odd: Number(row.odd)}
+  /** Records in the index, and how many of them are irregular (0 lets searches skip the JavaScript pass). */
+  async totals(): Promise<{records: number; irregular: number}> {
+    const [row] = await this.all(`SELECT coalesce(sum(records), 0) AS records, coalesce(sum(irregular), 0) AS irregular FROM objects`)
+    return {records: Number(row.records), irregular: Number(row.irregular)}
   }
 
   async counts(): Promise<{objects: number; records: number}> {

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 
 import {PartialFailureError} from '../../src/lib/errors.js'
 import {parseKey} from '../../src/lib/records/key.js'
-import type {PullSummary} from '../../src/lib/sources/pull.js'
+import {commitDue, type PullSummary} from '../../src/lib/sources/pull.js'
 import {acquireLock, IndexBusyError} from '../../src/lib/store/lock.js'
 import {openStore} from '../../src/lib/store/store.js'
 import {ceEventKey, homeAt, makeObject, makeRecords, makeSeries, makeV1Key, SAMPLE, sampleBytes, writeBucketFile, writeBucketFolder} from '../support/fixtures.js'
@@ -90,6 +90,31 @@ describe('store: incremental, idempotent loading', function () {
     expect(summary.objects.loaded).to.equal(12)
     expect(await countRecords(s.homeDir)).to.deep.equal({objects: 12, records: 60})
     expect(await duplicates(s.homeDir)).to.equal(0)
+  })
+
+  it('commitDue: a lane is committed past two row groups with the last one more than half full, or at commitRows', () => {
+    const G = 122_880
+    expect(commitDue(10, 10)).to.equal(true)
+    expect(commitDue(9, 10)).to.equal(false)
+    expect(commitDue(2 * G + G / 2 + 1, 500_000)).to.equal(true)
+    expect(commitDue(2 * G + G / 2, 500_000)).to.equal(false)
+    expect(commitDue(3 * G + 10, 500_000)).to.equal(false)
+    expect(commitDue(G + G * 0.9, 500_000)).to.equal(false)
+    expect(commitDue(500_000, 500_000)).to.equal(true)
+    // Whatever the commit points, no k+1 consecutive row groups of the committed transactions fit in k (k <= 3: the
+    // checkpoint would merge and rewrite them): simulate appends of 500 rows.
+    const groups: number[] = []
+    let rows = 0
+    for (let i = 0; i < 20_000; i++) {
+      rows += 500
+      if (commitDue(rows, 500_000)) {
+        for (let r = rows; r > 0; r -= G) groups.push(Math.min(G, r))
+        rows = 0
+      }
+    }
+    for (let k = 1; k <= 3; k++) {
+      for (let i = 0; i + k + 1 <= groups.length; i++) expect(groups.slice(i, i + k + 1).reduce((a, b) => a + b, 0)).to.be.greaterThan(k * G)
+    }
   })
 
   it('commits every few rows, the two lanes taking turns (one commits while the other appends): everything once, in place', async () => {

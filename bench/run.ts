@@ -35,8 +35,11 @@ async function cli(args: string[], home: string, extraEnv: NodeJS.ProcessEnv = {
 const QUERIES = [
   {name: "blog query 'target_ip:10.240.0.4 action:rejected -target_port:67'", q: 'target_ip:10.240.0.4 action:rejected -target_port:67',
     jq: '(del(.flow_logs, .number_of_flow_logs)) as $h | .flow_logs[] | ($h + .) | select((.target_ip|tostring|test("(^|[^A-Za-z0-9_.])10\\\\.240\\\\.0\\\\.4")) and (.action|tostring|test("(^|[^a-z0-9_.])rejected";"i")) and (.target_port != 67))'},
-  {name: "bare term '161.26.0.10'", q: '161.26.0.10'},
-  {name: "'target_port:(22 OR 3389)'", q: 'target_port:(22 OR 3389)'},
+  // A bare term matches the whole line (the row as JSON), starting at a word boundary.
+  {name: "bare term '161.26.0.10'", q: '161.26.0.10',
+    jq: '(del(.flow_logs, .number_of_flow_logs)) as $h | .flow_logs[] | ($h + .) | select(tojson | test("(^|[^A-Za-z0-9_.])161\\\\.26\\\\.0\\\\.10"))'},
+  {name: "'target_port:(22 OR 3389)'", q: 'target_port:(22 OR 3389)',
+    jq: '(del(.flow_logs, .number_of_flow_logs)) as $h | .flow_logs[] | ($h + .) | select(.target_port == 22 or .target_port == 3389)'},
 ]
 
 async function main(): Promise<void> {
@@ -101,7 +104,8 @@ const r = await c.runAndReadAll('select count(*) from t'); console.log(String(r.
         const count = await runProc(process.execPath, [CLI, 'search', q.q, '--limit', '0', '--output', 'ndjson'], {env: {FLOWLOG_HOME: home}, keepStdout: true})
         const n = count.stdout.split('\n').filter(Boolean).length
         report(`  zcat | jq (same query)`, `${(j.ms / 1000).toFixed(2)} s (${j.stdout.trim()} records; flowlog found ${n}) → warm ${(j.ms / median(warm)).toFixed(0)}×, cold ${(j.ms / cold.ms).toFixed(1)}× faster`)
-        figures.jqMs = j.ms
+        ;(figures.search as Record<string, Record<string, unknown>>)[q.q].jqMs = j.ms
+        if (q === QUERIES[0]) figures.jqMs = j.ms
       }
     }
   }

@@ -123,8 +123,8 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   let pendingBytes = 0
   const inflightBatches = new Set<Promise<void>>()
   // One writer, two lanes: parsed batches are appended in turn (a statement each) to the current lane's transaction;
-  // once it holds commitRows rows it is committed in the background (DuckDB compresses and writes its rows then) while
-  // the other lane takes the next batches.
+  // once commitDue says so it is committed in the background (DuckDB compresses and writes its rows then) while the
+  // other lane takes the next batches.
   const lanes = 2
   let lane = 0
   let chain: Promise<void> = Promise.resolve()

@@ -126,16 +126,6 @@ class Out {
   text(s: string): void {
     for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i)
   }
-
-  nulls(n: number): void {
-    this.ensure(n * 3)
-    const buf = this.buf
-    for (let i = 0; i < n; i++) {
-      buf[this.pos++] = C.Backslash
-      buf[this.pos++] = 78 // N
-      buf[this.pos++] = C.Tab
-    }
-  }
 }
 
 function digit(buf: Uint8Array, p: number): number {

@@ -143,6 +143,31 @@ describe('store: incremental, idempotent loading', function () {
     expect(await duplicates(s.homeDir)).to.equal(0)
   })
 
+  it('an aborted pull (follow mode stops) keeps what it appended, whole objects only; the next pull loads the rest', async () => {
+    const controller = new AbortController()
+    let error: unknown
+    try {
+      await pullFolder(s.homeDir, s.folder, {
+        batchObjects: 1,
+        workers: 1,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.loaded >= 3) controller.abort()
+        },
+      })
+    } catch (e) {
+      error = e
+    }
+    expect((error as Error)?.name).to.equal('AbortError')
+    const kept = await countRecords(s.homeDir)
+    expect(kept.objects).to.be.within(3, 11)
+    expect(kept.records).to.equal(kept.objects * 5)
+    const rest = await pullFolder(s.homeDir, s.folder)
+    expect(rest.objects.loaded).to.equal(12 - kept.objects)
+    expect(await countRecords(s.homeDir)).to.deep.equal({objects: 12, records: 60})
+    expect(await duplicates(s.homeDir)).to.equal(0)
+  })
+
   it('a windowed load keeps only the records inside the window; widening it later loads the rest exactly once', async () => {
     const since = Date.UTC(2026, 0, 15, 0, 30)
     const first = await pullFolder(s.homeDir, s.folder, {window: {since}})

@@ -1,7 +1,18 @@
 import {readFileSync} from 'node:fs'
 
 import {parseKey} from '../records/key.js'
-import {describeHeader, type FlowLogObject, type InflatedObject, inflateObject, type JsonObject, type JsonValue, objectText, parseObjectHeader, parseObjectText, setOwn} from '../records/object.js'
+import {
+  describeHeader,
+  type FlowLogObject,
+  type InflatedObject,
+  inflateObject,
+  type JsonObject,
+  type JsonValue,
+  objectText,
+  parseObjectHeader,
+  parseObjectText,
+  setOwn,
+} from '../records/object.js'
 import {flattenRow} from '../records/row.js'
 import {HEADER_FIELDS, RECORD_FIELDS, ROW_FIELD_MAP, fitsColumn, type FieldSpec} from '../records/schema.js'
 import {parseTimestamp} from '../records/time.js'
@@ -280,7 +291,12 @@ function describeEncoded(
  * records are all canonical and whose header is regular, i.e. exactly when encodeObject would take its fast path for
  * every record. The records then come as canonical TSV lines (`tsv`, README.md) instead of `lines`.
  */
-export function encodeScanned(key: string, ord: number, inflated: InflatedObject, window?: EncodeWindow): EncodedObject | undefined {
+export function encodeScanned(
+  key: string,
+  ord: number,
+  inflated: InflatedObject,
+  window?: EncodeWindow,
+): EncodedObject | undefined {
   const {bytes} = inflated
   const span = findArray(bytes)
   if (!span) return undefined
@@ -297,10 +313,17 @@ export function encodeScanned(key: string, ord: number, inflated: InflatedObject
   const {header, headerCells, headerRegular} = prepareHeader(doc)
   // Record fields are never header fields, `key` or integer-like: records compose whenever the header allows.
   if (!headerRegular || !composable(header)) return undefined
-  const scanned = scanRecords(bytes, span, {ord, headerTime: cachedTime(header.capture_start_time), since: window?.since, until: window?.until, parseTime: cachedTime})
+  const scanned = scanRecords(bytes, span, {
+    ord,
+    headerTime: cachedTime(header.capture_start_time),
+    since: window?.since,
+    until: window?.until,
+    parseTime: cachedTime,
+  })
   if (!scanned) return undefined
   const object = describeHeader(doc, scanned.total)
-  const encoded = describeEncoded(key, ord, object, header, headerCells, composedPrefix(header), composedSuffix(key), [], scanned.total, 0)
+  const prefix = composedPrefix(header)
+  const encoded = describeEncoded(key, ord, object, header, headerCells, prefix, composedSuffix(key), [], scanned.total, 0)
   encoded.records = scanned.rows
   encoded.tsv = scanned.tsv
   return encoded

@@ -366,8 +366,9 @@ export class Store {
   }
 
   /**
-   * Add encoded objects to the open load (whole objects: after a failed statement the load must be rolled back). Their old rows (if reloaded) are replaced; their records come from the TSV files the parse workers wrote:
-   * canonical files (the scanner's lines) and general ones (encode.ts lines), both keyed by ord.
+   * Add encoded objects to a lane of the open load (whole objects; after a failed statement the load must be rolled
+   * back). Their old rows (if reloaded) are replaced; their records come from the TSV files the parse workers wrote:
+   * canonical files (the scanner's lines, into records_data) and general ones (encode.ts lines, into records_odd).
    */
   async append(
     objects: {encoded: EncodedObject; meta: ObjectMeta}[],

@@ -5,7 +5,8 @@ import type {TimeWindow} from '../records/time.js'
 import {openSource} from './index.js'
 import {type PullProgress, type PullSummary, pullObjects} from './pull.js'
 import type {Source} from './types.js'
-import {openStore} from '../store/store.js'
+import {ParsePool} from '../store/pool.js'
+import {openStore, type Store} from '../store/store.js'
 
 /** The source flags every command that reads objects shares (src/lib/sources/flags.ts). */
 export interface SourceFlagValues {
@@ -40,15 +41,27 @@ export async function pullFirst(
   window: TimeWindow,
   callbacks: {onProgress?: (p: PullProgress) => void; onWait?: (pid: number) => void} = {},
 ): Promise<PullFirstResult> {
-  const source = await openSourceFromFlags(home, flags)
-  const store = await openStore(home, {onWait: callbacks.onWait})
+  // The parse workers start up while the source and the index open.
+  const pool = new ParsePool()
+  let store: Store | undefined
+  let source: Source | undefined
   try {
-    const summary = await pullObjects(source, store, {window, onProgress: callbacks.onProgress})
+    source = await openSourceFromFlags(home, flags)
+    store = await openStore(home, {onWait: callbacks.onWait})
+  } catch (error) {
+    await store?.close()
+    await source?.close?.()
+    await pool.close()
+    throw error
+  }
+  try {
+    const summary = await pullObjects(source, store, {window, onProgress: callbacks.onProgress, pool})
     return {description: source.description, summary}
   } catch (error) {
     if (error instanceof PartialFailureError) return {description: source.description, summary: error.result as PullSummary, partial: error}
     throw error
   } finally {
+    await pool.close()
     await store.close()
     await source.close?.()
   }

@@ -42,6 +42,8 @@ export interface PullOptions {
   signal?: AbortSignal
   /** Parse workers (default: one per core). */
   workers?: number
+  /** Parse workers started by the caller (early, while it opens the index); the caller closes them. */
+  pool?: ParsePool
   /** Objects per parse batch. */
   batchObjects?: number
   /** Rows to gather before a commit (several parse batches in one transaction). */
@@ -115,7 +117,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   const loaded: Map<string, LoadedObjectInfo> = options.force ? new Map() : await store.loadedObjects()
   await store.cleanTmp()
   await ensureDir(store.tmpDir)
-  const pool = new ParsePool(options.workers)
+  const pool = options.pool ?? new ParsePool(options.workers)
   let batchSeq = 0
   let ord = 0
   // Downloaded objects waiting to be parsed.
@@ -279,7 +281,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     await Promise.allSettled([...downloads, ...inflightBatches])
     await chain.catch(() => undefined)
     await committing.catch(() => undefined)
-    await pool.close()
+    if (!options.pool) await pool.close()
     if (store.loading) {
       // Interrupted: what was appended is whole objects, keep it. After a failure the transaction is rolled back.
       if (options.signal?.aborted && !fatal) await commitAll().catch(() => store.rollbackLoad())

@@ -1,4 +1,5 @@
 /** Exponential backoff with jitter for COS calls. */
+import {sleep} from '../sleep.js'
 
 export interface RetryOptions {
   /** Total attempts including the first (default 5). */
@@ -18,21 +19,6 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
   const ceiling = Math.min(max, base * 2 ** (attempt - 1))
   // "Equal jitter": at least half the ceiling, so retries never bunch up at zero.
   return Math.round(ceiling / 2 + random() * (ceiling / 2))
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
 }
 
 /** Run `fn(attempt)` until it succeeds, the error is not retryable, or the attempts are used up (last error thrown). */

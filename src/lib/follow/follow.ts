@@ -5,6 +5,7 @@ import {parseDuration, type TimeWindow} from '../records/time.js'
 import type {Source} from '../sources/types.js'
 import {pullObjects, type PullSummary} from '../sources/pull.js'
 import type {RowPredicate} from '../store/search.js'
+import {pause} from '../sleep.js'
 import {openStore, type Store} from '../store/store.js'
 
 /**
@@ -73,18 +74,6 @@ export function parseInterval(text: string, flag = '--interval'): number {
   return ms
 }
 
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, {once: true})
-  })
-}
 
 interface Mark {
   /** Highest loaded_at handed over. */
@@ -169,7 +158,8 @@ async function pullRound(options: FollowOptions, store: Store, window: TimeWindo
 /** Run the loop until the signal aborts (or maxRounds). The first round catches up and takes the baseline. */
 export async function followObjects(options: FollowOptions): Promise<FollowSummary> {
   const now = options.now ?? Date.now
-  const sleep = options.sleep ?? abortableSleep
+  // Between rounds: Ctrl-C ends the wait at once, without an error.
+  const sleep = options.sleep ?? pause
   const lookback = options.lookbackMs ?? 3 * 3_600_000
   const open = () => openStore(options.home, {onWait: options.onWait})
   let mark: Mark

@@ -1,5 +1,6 @@
 import type {Payload} from './batch.js'
-import {Backoff, type BackoffOptions, sleep as defaultSleep} from './retry.js'
+import {sleep as defaultSleep} from '../sleep.js'
+import {Backoff, type BackoffOptions} from './retry.js'
 import type {Sink} from './sink.js'
 
 /**

@@ -18,7 +18,7 @@ import {createHttpClient, type HttpClient} from './http.js'
 import {Ledger, ledgerPath} from './ledger.js'
 import {pullRemoteLedger, RemoteLedgerSync, remoteStoreOf, resolveLedgerMode} from './ledger-remote.js'
 import {LogdnaSink} from './logdna.js'
-import {sleep as defaultSleep} from './retry.js'
+import {sleep as defaultSleep} from '../sleep.js'
 import {CLOUD_LOGS_INGEST_PATH, isInsecureRemote, LOGDNA_INGEST_PATH, resolveSinkSettings, type SinkSettings} from './settings.js'
 import type {Sink, SinkLimits} from './sink.js'
 

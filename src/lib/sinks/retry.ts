@@ -82,19 +82,3 @@ export function isRetryableNetworkCode(code: string | undefined): boolean {
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status <= 599)
 }
-
-/** A sleep that ends early (rejecting) when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'))
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason ?? new Error('aborted'))
-    }
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
-}

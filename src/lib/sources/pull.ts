@@ -121,7 +121,8 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   let batchSeq = 0
   let ord = 0
   // Downloaded objects waiting to be parsed.
-  let pending: {obj: SourceObject; bytes?: Uint8Array; path?: string; ord: number; window: TimeWindow}[] = []
+  type Pending = {obj: SourceObject; bytes?: Uint8Array; path?: string; ord: number; window: TimeWindow}
+  let pending: Pending[] = []
   let pendingBytes = 0
   const inflightBatches = new Set<Promise<void>>()
   // One writer, two lanes: parsed batches are appended in turn (a statement each) to the current lane's transaction;
@@ -221,8 +222,13 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     void final
   }
 
-  // The first batches are small, so that parsing and writing start early.
-  const batchLimit = () => (batchSeq < 2 ? Math.max(1, Math.ceil(batchObjects / 4)) : batchObjects)
+  /** Queue an object for parsing; a full batch goes to the workers (the first ones small, so that writing starts early). */
+  const enqueue = (item: Pending, bytes: number) => {
+    pending.push(item)
+    pendingBytes += bytes
+    const batchLimit = batchSeq < 2 ? Math.max(1, Math.ceil(batchObjects / 4)) : batchObjects
+    if (pending.length >= batchLimit || pendingBytes >= 32 * 1024 * 1024) flush()
+  }
   const downloads = new Set<Promise<void>>()
   let failure: unknown
   try {
@@ -244,9 +250,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       const localPath = source.localPath?.(obj)
       if (localPath !== undefined) {
         // A local file: the parse worker reads it, the main thread only lists.
-        pending.push({obj, path: localPath, ord: myOrd, window: objWindow})
-        pendingBytes += obj.size ?? 0
-        if (pending.length >= batchLimit() || pendingBytes >= 32 * 1024 * 1024) flush()
+        enqueue({obj, path: localPath, ord: myOrd, window: objWindow}, obj.size ?? 0)
         continue
       }
       const d = (async () => {
@@ -254,9 +258,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
           const bytes = await source.read(obj, options.signal)
           summary.objects.downloaded++
           summary.bytes += bytes.byteLength
-          pending.push({obj, bytes, ord: myOrd, window: objWindow})
-          pendingBytes += bytes.byteLength
-          if (pending.length >= batchLimit() || pendingBytes >= 32 * 1024 * 1024) flush()
+          enqueue({obj, bytes, ord: myOrd, window: objWindow}, bytes.byteLength)
         } catch (error) {
           if ((error as {exitCode?: number}).exitCode === 3) {
             fatal ??= error // authentication: stop everything

@@ -24,7 +24,6 @@ import {findArray, NULL_TOKEN, scanRecords} from './scan.js'
  * `hdr` = 1: the header columns come from the object (they are \N in the line). TSV values never contain tabs or
  * newlines: strings that would need JSON escaping make the row irregular and their column NULL.
  */
-export {NULL_TOKEN}
 
 export interface EncodedObject {
   key: string

@@ -1,6 +1,7 @@
 import {open, readFile, rm} from 'node:fs/promises'
 
 import {FlowlogError} from '../errors.js'
+import {sleep} from '../sleep.js'
 
 /** An exclusive writer lock on the index: a file holding the owner's pid, taken over when that process is gone. */
 export class IndexBusyError extends FlowlogError {
@@ -61,6 +62,6 @@ export async function acquireLock(path: string, options: {waitMs?: number; onWai
       options.onWait?.(pid)
       told = true
     }
-    await new Promise((r) => setTimeout(r, 200))
+    await sleep(200)
   }
 }

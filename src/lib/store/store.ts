@@ -8,6 +8,7 @@ import {FlowlogError} from '../errors.js'
 import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
+import {sleep} from '../sleep.js'
 
 /**
  * @duckdb/node-api is CommonJS: required directly it loads in about half the time an ESM import takes (the import
@@ -39,13 +40,12 @@ function ddl(): string[] {
     `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, ${recordCols})`,
     `CREATE TABLE IF NOT EXISTS records_odd (oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
     // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
-    // rid tells the two tables apart: a canonical row's rowid, or -1 - the rowid of an odd one.
     `CREATE OR REPLACE VIEW records AS ` +
-      `SELECT d.rowid AS rid, ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
+      `SELECT ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
       `${recordSelect('d.')}, ${HEADER_FIELDS.map((f) => `ob."h_${f.name}" AS "${f.name}"`).join(', ')}, ` +
       `ob.key AS "key" FROM records_data d JOIN objects ob ON ob.oid = d.oid ` +
       `UNION ALL ` +
-      `SELECT -1 - x.rowid AS rid, ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
+      `SELECT ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
       `${recordSelect('x.')}, ` +
       `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
       `ob.key AS "key" FROM records_odd x JOIN objects ob ON ob.oid = x.oid`,
@@ -198,7 +198,7 @@ export class Store {
             options.onWait?.(0)
             told = true
           }
-          await new Promise((r) => setTimeout(r, 200))
+          await sleep(200)
         }
       }
       const connection = await instance.connect()
@@ -418,19 +418,6 @@ export class Store {
     if (canonical.length) await c.run(`INSERT INTO records_data ${canonicalSelect(base, canonical)}`)
     const general = files.general.filter(Boolean)
     if (general.length) await c.run(`INSERT INTO records_odd ${generalSelect(base, general)}`)
-  }
-
-  /** Load encoded objects in a transaction of their own (tests, small loads). */
-  async commit(objects: {encoded: EncodedObject; meta: ObjectMeta}[], files: {canonical: string[]; general: string[]}, options: {replace?: boolean} = {}): Promise<void> {
-    if (objects.length === 0) return
-    await this.beginLoad()
-    try {
-      await this.append(objects, files, options)
-      await this.endLoad()
-    } catch (error) {
-      await this.rollbackLoad()
-      throw error
-    }
   }
 
   /** Forget every object loaded from a source (the demo rewrites its folder). */

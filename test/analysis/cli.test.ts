@@ -6,7 +6,7 @@ import {expect} from 'chai'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {DEMO_SECURITY_GROUPS} from '../../src/lib/demo/scenario.js'
+import {DEMO_SCANNERS, DEMO_SECURITY_GROUPS} from '../../src/lib/demo/scenario.js'
 import {runCli, tempHome} from '../support/cli.js'
 import {makeObject, makeV1Key, tempDir, writeBucketFile} from '../support/fixtures.js'
 import {type RunningVpcFake, startVpcFake, TEST_API_KEY} from '../fakes/vpc.js'
@@ -43,11 +43,39 @@ describe('flowlog why-rejected (CLI)', function () {
       expect(f.fix[0].rule.remote).to.deep.equal({address: LAPTOP})
       expect(f.what_if.admits.records).to.equal(f.records)
       expect(f.what_if.also_admits.records).to.equal(0)
-      expect(f.triage).to.equal('one client failing on one port (not scanning)')
+      expect(f.triage).to.deep.include({verdict: 'client', summary: 'one client failing on one port (not scanning)'})
       expect(out).to.have.property('noise')
       // The app port is accepted: nothing to explain.
       const app = await runCli(['why-rejected', '--ip', LAPTOP, '--port', '3000', '--json'], {env})
       expect(JSON.parse(app.stdout).findings).to.deep.equal([])
+      // The demo's scanners: the same triage in the header, the finding and --apply; no rule proposed.
+      expect(out.noise.scanner_sources).to.equal(DEMO_SCANNERS.length)
+      for (const ip of ['92.63.197.61', '193.163.125.174']) {
+        const any = JSON.parse((await runCli(['search', `initiator_ip:==${ip}`, '--limit', '1', '--json'], {env})).stdout).records[0]
+        const port = ip === '92.63.197.61' ? 443 : any.target_port
+        const sj = await runCli(['why-rejected', '--ip', ip, '--port', String(port), '--json'], {env})
+        expect(sj.code, sj.stderr).to.equal(0)
+        const sf = JSON.parse(sj.stdout)
+        expect(sf.findings, ip).to.have.length(1)
+        expect(sf.findings[0].fix, ip).to.equal(null)
+        expect(sf.findings[0].reason).to.match(/doing its job/)
+        expect(sf.findings[0].triage.verdict).to.equal('scanning')
+        expect(sf.findings[0].triage.evidence.accepted).to.equal(0)
+        expect(sf.noise.scanner_sources).to.equal(DEMO_SCANNERS.length)
+        expect(sf.triage_rule.text).to.match(/SYN-sized/)
+        const sh = await runCli(['why-rejected', '--ip', ip, '--port', String(port)], {env})
+        expect(sh.stdout).to.match(/internet scanning/)
+        expect(sh.stdout).to.match(/fix: none proposed/)
+        expect(sh.stdout).not.to.include(`from ${ip}/32`)
+        const anyway = JSON.parse((await runCli(['why-rejected', '--ip', ip, '--port', String(port), '--fix-anyway', '--json'], {env})).stdout)
+        expect(anyway.findings[0].fix).to.have.length(1)
+      }
+      // --apply for the target never opens 443 to the scanners (nothing left to apply, nothing called "dry run").
+      const target = await runCli(['why-rejected', '--ip', VSI1.ip, '--port', '443', '--apply', '--yes'], {env})
+      expect(target.code, target.stderr).to.equal(0)
+      expect(target.stderr).to.match(/not applied for 92\.63\.197\.61 → /)
+      expect(target.stderr).to.match(/nothing to apply/)
+      expect(target.stdout).not.to.match(/dry run|apply with/)
     } finally {
       home.cleanup()
     }
@@ -92,6 +120,14 @@ describe('flowlog why-rejected (CLI)', function () {
     })
 
     it('--apply --yes creates the rule before the deny and records undo; --undo removes it', async () => {
+      // For people: the rules listed one per line first, then what was created and the undo command; never "dry run".
+      const human = await runCli(['why-rejected', '--ip', LAPTOP, '--port', '22', '--apply', '--yes'], {env})
+      expect(human.code, human.stderr).to.equal(0)
+      expect(human.stderr).to.match(/--apply will create 1 rule:\n  \+ [^\n]*24\.22\.68\.94[^\n]*\(network ACL /)
+      expect(human.stderr).to.match(/created 1 rule:\n  network ACL .* rule flowlog-in-tcp-22-from-24-22-68-94/)
+      expect(human.stderr).to.include('undo with: flowlog why-rejected --undo')
+      expect(human.stdout).not.to.include('dry run')
+      expect((await runCli(['why-rejected', '--undo'], {env})).code).to.equal(0)
       const r = await runCli(['why-rejected', '--ip', LAPTOP, '--port', '22', '--apply', '--yes', '--json'], {env})
       expect(r.code, r.stderr).to.equal(0)
       const out = JSON.parse(r.stdout)

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 
 import {applyFix, readUndoState, undoLast} from '../../src/lib/analysis/apply.js'
 import {exportVpcSnapshot, VpcModel} from '../../src/lib/analysis/model.js'
-import {explainRejects, type Finding, loadVpcModel, type WhyRejectedResult} from '../../src/lib/analysis/why-rejected.js'
+import {explainRejects, type Finding, loadVpcModel, planApply, type WhyRejectedResult} from '../../src/lib/analysis/why-rejected.js'
 import {demoVpcSnapshot, vpcSnapshotPath, writeDemoSnapshot} from '../../src/lib/demo/snapshot.js'
 import {DEMO_INSTANCES} from '../../src/lib/demo/scenario.js'
 import type {VpcSnapshot} from '../../src/lib/demo/snapshot.js'
@@ -66,10 +66,10 @@ describe('why-rejected over a local index', function () {
       expect(f.security_groups).to.have.members([SG1, SG_INSTALL])
       expect(f.near_misses[0]).to.deep.include({resource: 'security_group', id: SG1, differs_in: 'port'})
       expect(f.fix).to.have.length(1)
-      expect(f.fix[0]).to.deep.include({resource: 'security_group', id: SG1})
-      expect(f.fix[0].rule).to.deep.include({direction: 'inbound', protocol: 'tcp', port_min: 22, port_max: 22, remote: {address: LAPTOP}})
-      expect(f.fix[0].command).to.match(/^ibmcloud is security-group-rule-add /)
-      expect(f.triage).to.equal('one client failing on one port (not scanning)')
+      expect(f.fix![0]).to.deep.include({resource: 'security_group', id: SG1})
+      expect(f.fix![0].rule).to.deep.include({direction: 'inbound', protocol: 'tcp', port_min: 22, port_max: 22, remote: {address: LAPTOP}})
+      expect(f.fix![0].command).to.match(/^ibmcloud is security-group-rule-add /)
+      expect(f.triage).to.deep.include({verdict: 'client', summary: 'one client failing on one port (not scanning)'})
       expect(f.evidence?.was_initiated.true).to.equal(41)
       expect(f.hints.join(' ')).to.match(/only the initiator sent packets/)
       // The ACL allowed it on the way in (allow-inbound), and the return.
@@ -95,7 +95,7 @@ describe('why-rejected over a local index', function () {
 
     it('S6: widened to 0.0.0.0/0 the fix also admits the scanners on 22 and needs confirmation', async () => {
       const f = (await explain(idx, s1(), {remoteCidr: '0.0.0.0/0'})).findings[0]
-      expect(f.fix[0].rule).to.deep.include({remote: {cidr_block: '0.0.0.0/0'}})
+      expect(f.fix![0].rule).to.deep.include({remote: {cidr_block: '0.0.0.0/0'}})
       // 40 background SYNs plus the scanners' records on 22 (each of the 5 hit 22 once).
       expect(f.what_if?.also_admits.records).to.equal(45)
       expect(f.what_if?.also_admits.sources).to.equal(45)
@@ -105,10 +105,64 @@ describe('why-rejected over a local index', function () {
       expect(f.explanation.join(' ')).to.match(/narrower fix is --remote-cidr 24\.22\.68\.94\/32/)
     })
 
-    it('a scanner asked about explicitly is explained, and called a scan', async () => {
+    it('a scanner asked about explicitly is explained, called a scan, and gets no fix (the same rule as the header)', async () => {
       const r = await explain(idx, s1(), {ip: '89.248.165.0', port: 23})
       expect(r.findings).to.have.length(1)
-      expect(r.findings[0].triage).to.match(/^internet scanning: 6 ports/)
+      const f = r.findings[0]
+      expect(f.triage.verdict).to.equal('scanning')
+      expect(f.triage.rule).to.include('ports')
+      expect(f.triage.summary).to.match(/^internet scanning: 6 ports/)
+      expect(f.triage.evidence).to.deep.include({source: '89.248.165.0', accepted: 0, targets: 1})
+      expect(f.fix).to.equal(null)
+      expect(f.what_if).to.equal(null)
+      expect(f.reason).to.match(/security group doing its job/)
+      expect(r.noise.scanner_sources).to.equal(5)
+      expect(r.triage_rule.thresholds.scannerMinPorts).to.equal(5)
+      expect(r.triage_rule.text).to.match(/>= 5 target ports/)
+    })
+  })
+
+  describe('one real client and three scanners on the same port', () => {
+    const SCANNERS = ['92.63.197.61', '193.163.125.174', '45.146.164.110']
+    let idx: Index
+    before(async () => {
+      // Each scanner sends single SYNs to 443 only (one port, one target): only the SYN-only clause can catch them.
+      const scans = SCANNERS.flatMap((ip, s) => Array.from({length: 4}, (_, k) => rec({initiator_ip: ip, initiator_port: 41000 + s * 10 + k, target_port: 443, packets_from_initiator: 1, bytes_from_initiator: 44}, T0 + s * 100 + k)))
+      // The client retransmits its SYN (3 packets per record), as a real TCP stack does.
+      idx = await buildIndex([{vsi: 'vsi1', start: T0, records: [...laptopSsh(5, T0, {target_port: 443}), ...scans]}])
+    })
+    after(() => idx.cleanup())
+
+    it('the client gets exactly one rule; the scanners are counted in the header and get none', async () => {
+      const client = await explain(idx, s1(), {port: 443})
+      expect(client.findings).to.have.length(1)
+      expect(client.findings[0].triage.verdict).to.equal('client')
+      expect(client.findings[0].fix).to.have.length(1)
+      expect(client.noise.scanner_sources).to.equal(3)
+      for (const ip of SCANNERS) {
+        const r = await explain(idx, s1(), {ip, port: 443})
+        expect(r.findings, ip).to.have.length(1)
+        expect(r.findings[0].triage).to.deep.include({verdict: 'scanning', rule: ['syn_only']})
+        expect(r.findings[0].fix, ip).to.equal(null)
+        expect(r.findings[0].reason).to.match(/no rule is proposed/)
+        expect(r.noise.scanner_sources, 'the asked-about scanner is counted too').to.equal(3)
+      }
+    })
+
+    it('--fix-anyway proposes a rule for the scanner asked about; planApply for the target keeps only the client', async () => {
+      const anyway = await withStore(idx.home, (store) =>
+        explainRejects({store, model: new VpcModel(s1()), config: {kind: 'file', location: 'x'}, ip: SCANNERS[0], port: 443, window: {}, fixAnyway: true}),
+      )
+      expect(anyway.findings[0].fix).to.have.length(1)
+      expect(planApply(anyway).rules).to.have.length(1)
+      const target = await withStore(idx.home, (store) =>
+        explainRejects({store, model: new VpcModel(s1()), config: {kind: 'file', location: 'x'}, ip: VSI1.ip, port: 443, window: {}, fixAnyway: true}),
+      )
+      expect(target.findings.map((f) => f.peer_ip)).to.have.members([LAPTOP, ...SCANNERS])
+      const plan = planApply(target)
+      expect(plan.todo.map((f) => f.peer_ip)).to.deep.equal([LAPTOP])
+      expect(plan.rules).to.have.length(1)
+      expect(plan.skipped.map((f) => f.peer_ip)).to.have.members(SCANNERS)
     })
   })
 
@@ -119,9 +173,9 @@ describe('why-rejected over a local index', function () {
       expect(f.blocked_by).to.equal('network_acl_inbound')
       expect(f.acl_rule).to.deep.equal({id: ids.denySsh, name: 'deny-ssh'})
       expect(f.fix).to.have.length(1)
-      expect(f.fix[0]).to.deep.include({resource: 'network_acl', id: ACL})
-      expect(f.fix[0].rule).to.deep.include({action: 'allow', direction: 'inbound', source: LAPTOP, destination: VSI1.ip, destination_port_min: 22, before: {id: ids.denySsh}})
-      expect(f.fix[0].command).to.include(`--before-rule-id ${ids.denySsh}`)
+      expect(f.fix![0]).to.deep.include({resource: 'network_acl', id: ACL})
+      expect(f.fix![0].rule).to.deep.include({action: 'allow', direction: 'inbound', source: LAPTOP, destination: VSI1.ip, destination_port_min: 22, before: {id: ids.denySsh}})
+      expect(f.fix![0].command).to.include(`--before-rule-id ${ids.denySsh}`)
       expect(f.what_if?.admits).to.deep.equal({records: 7, of: 7, sources: 1})
     } finally {
       idx.cleanup()
@@ -134,7 +188,7 @@ describe('why-rejected over a local index', function () {
       const f = (await explain(idx, s3())).findings[0]
       expect(f.blocked_by).to.equal('network_acl_outbound')
       expect(f.acl_rule).to.deep.equal({id: ids.denyAll, name: 'deny-all'})
-      expect(f.fix[0].rule).to.deep.include({direction: 'outbound', source: VSI1.ip, source_port_min: 22, destination: LAPTOP, destination_port_min: 1024, destination_port_max: 65535, before: {id: ids.denyAll}})
+      expect(f.fix![0].rule).to.deep.include({direction: 'outbound', source: VSI1.ip, source_port_min: 22, destination: LAPTOP, destination_port_min: 1024, destination_port_max: 65535, before: {id: ids.denyAll}})
       expect(f.hints.join(' ')).to.match(/points at the return path/)
     } finally {
       idx.cleanup()
@@ -164,8 +218,8 @@ describe('why-rejected over a local index', function () {
       const r = await explain(idx, s4(), {ip: '161.26.0.10', port: 53, protocol: 'udp'})
       const f = r.findings[0]
       expect(f).to.deep.include({direction: 'outbound', protocol: 'udp', port: 53, blocked_by: 'security_groups', target_ip: VSI2.ip})
-      expect(f.fix[0]).to.deep.include({id: SG2})
-      expect(f.fix[0].rule).to.deep.include({direction: 'outbound', remote: {address: '161.26.0.10'}, port_min: 53})
+      expect(f.fix![0]).to.deep.include({id: SG2})
+      expect(f.fix![0].rule).to.deep.include({direction: 'outbound', remote: {address: '161.26.0.10'}, port_min: 53})
     } finally {
       idx.cleanup()
     }
@@ -287,7 +341,7 @@ describe('apply and undo against the fake VPC API', function () {
       const live = new VpcModel(await exportVpcSnapshot(client))
       const finding = (await withStore(idx.home, (store) => explainRejects({store, model: live, config: {kind: 'api', location: f.url}, ip: LAPTOP, port: 22, window: {}}))).findings[0]
       expect(finding.blocked_by).to.equal('network_acl_inbound')
-      const applied = await applyFix(client, idx.home, finding.fix, 'test')
+      const applied = await applyFix(client, idx.home, finding.fix!, 'test')
       expect(applied.created).to.have.length(1)
       const aclState = f.fake.state.network_acls.find((a) => a.id === ACL)!
       expect(aclState.rules.map((r: {name: string}) => r.name)).to.deep.equal(['flowlog-in-tcp-22-from-24-22-68-94', 'deny-ssh', 'allow-inbound', 'allow-outbound'])

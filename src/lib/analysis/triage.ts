@@ -1,6 +1,7 @@
 /**
- * Noise triage (why-rejected.md §7): internet scanners and background noise versus a client whose flow is blocked.
- * Computed over every rejected record in the window, per remote source.
+ * Noise triage (docs/why-rejected.md §7 "Scanner triage"): internet scanners and background noise versus a client
+ * whose flow is blocked. Computed over every rejected record in the window, per remote source, and applied the same
+ * way to the header, to each finding and to `--apply` (the source asked about gets no exemption).
  */
 import {parseTimestamp, type TimeWindow} from '../records/time.js'
 import type {Store} from '../store/store.js'
@@ -19,6 +20,10 @@ export interface TriageThresholds {
   backgroundMaxRecords: number
   /** tiny: packets from the initiator per record (a SYN and its retransmits). */
   tinyPackets: number
+  /** SYN-sized: at most this many bytes in a record's single initiator packet (IPv4 + TCP header with options). */
+  synMaxBytes: number
+  /** The SYN-only clause needs at least this many rejected records (one packet is not a pattern). */
+  synOnlyMinRecords: number
 }
 
 export const DEFAULT_THRESHOLDS: TriageThresholds = {
@@ -27,6 +32,22 @@ export const DEFAULT_THRESHOLDS: TriageThresholds = {
   backgroundMinSources: 20,
   backgroundMaxRecords: 3,
   tinyPackets: 3,
+  synMaxBytes: 64,
+  synOnlyMinRecords: 2,
+}
+
+/** Which clause of the scanning rule a source met (docs/why-rejected.md §7). */
+export type ScanClause = 'ports' | 'targets' | 'syn_only'
+
+/** The rule in words, as `--json` and the docs state it. */
+export function scanningRule(th: TriageThresholds = DEFAULT_THRESHOLDS): string {
+  return (
+    `scanning = a public source outside the VPC that is never accepted in the window, whose rejected records are all ` +
+    `connection attempts (nothing from the target, none mid-connection), and that touched >= ${th.scannerMinPorts} target ports, ` +
+    `or >= ${th.scannerMinTargets} target IPs, or sent only single SYN-sized packets (1 packet of <= ${th.synMaxBytes} bytes per record, ` +
+    `never retransmitted, TCP) in >= ${th.synOnlyMinRecords} records; background = one of >= ${th.backgroundMinSources} such sources ` +
+    `with <= ${th.backgroundMaxRecords} records each on one port`
+  )
 }
 
 export type Bucket = 'scanner' | 'background' | 'client'
@@ -41,9 +62,13 @@ export interface SourceSignals {
   tiny: boolean
   public: boolean
   midConnection: number
+  /** Every rejected record is TCP with one initiator packet of at most synMaxBytes (a SYN never retransmitted). */
+  synOnly: boolean
   firstSeen: number
   lastSeen: number
   bucket: Bucket
+  /** The clauses of the scanning rule this source met (empty unless bucket is scanner). */
+  clauses: ScanClause[]
 }
 
 export interface NoiseSummary {
@@ -69,8 +94,8 @@ function isPublicOutsideVpc(ip: string, model?: VpcModel): boolean {
   return true
 }
 
-/** Bucket every remote source with rejected records in the window. `keep` (the --ip) is always a client. */
-export async function triage(store: Store, window: TimeWindow, options: {keep?: string; model?: VpcModel; thresholds?: Partial<TriageThresholds>} = {}): Promise<TriageResult> {
+/** Bucket every remote source with rejected records in the window (docs/why-rejected.md §7). */
+export async function triage(store: Store, window: TimeWindow, options: {model?: VpcModel; thresholds?: Partial<TriageThresholds>} = {}): Promise<TriageResult> {
   const th = {...DEFAULT_THRESHOLDS, ...options.thresholds}
   const params: unknown[] = []
   const where = windowSql(window, params)
@@ -79,7 +104,7 @@ export async function triage(store: Store, window: TimeWindow, options: {keep?: 
     `SELECT CASE WHEN upper(direction) IN ('I', 'INBOUND') THEN initiator_ip ELSE target_ip END AS src, ` +
     `CASE WHEN upper(direction) IN ('I', 'INBOUND') THEN target_ip ELSE initiator_ip END AS dst, ` +
     `target_port, lower(action) AS act, coalesce(packets_from_target, 0) AS pt, coalesce(bytes_from_target, 0) AS bt, ` +
-    `coalesce(packets_from_initiator, 0) AS pi, was_initiated, ts FROM records WHERE ${where}`
+    `coalesce(packets_from_initiator, 0) AS pi, coalesce(bytes_from_initiator, 0) AS bi, transport_protocol AS proto, was_initiated, ts FROM records WHERE ${where}`
   const perSource = await store.all(
     `WITH r AS (${base}) SELECT src, ` +
       `count(*) FILTER (WHERE act = 'rejected') AS rejected, ` +
@@ -87,6 +112,7 @@ export async function triage(store: Store, window: TimeWindow, options: {keep?: 
       `count(DISTINCT dst) FILTER (WHERE act = 'rejected') AS targets, ` +
       `count(*) FILTER (WHERE act = 'rejected' AND (pt > 0 OR bt > 0)) AS two_way, ` +
       `max(pi) FILTER (WHERE act = 'rejected') AS max_pi, ` +
+      `count(*) FILTER (WHERE act = 'rejected' AND NOT (proto = 6 AND pi <= 1 AND bi <= ${Math.floor(th.synMaxBytes)})) AS not_syn, ` +
       `count(*) FILTER (WHERE act = 'rejected' AND was_initiated = false) AS mid, ` +
       `min(ts) FILTER (WHERE act = 'rejected') AS first_ts, max(ts) FILTER (WHERE act = 'rejected') AS last_ts ` +
       `FROM r WHERE src IS NOT NULL GROUP BY src HAVING count(*) FILTER (WHERE act = 'rejected') > 0`,
@@ -117,14 +143,20 @@ export async function triage(store: Store, window: TimeWindow, options: {keep?: 
       tiny: Number(row.max_pi ?? 0) <= th.tinyPackets,
       public: isPublicOutsideVpc(src, options.model),
       midConnection: Number(row.mid),
+      synOnly: Number(row.not_syn) === 0,
       firstSeen: Number(row.first_ts),
       lastSeen: Number(row.last_ts),
       bucket: 'client',
+      clauses: [],
     })
   }
-  const noiseCandidate = (s: SourceSignals) => s.public && s.oneWay && s.accepted === 0 && s.midConnection === 0 && s.source !== options.keep
+  const noiseCandidate = (s: SourceSignals) => s.public && s.oneWay && s.accepted === 0 && s.midConnection === 0
   for (const s of sources.values()) {
-    if (noiseCandidate(s) && (s.ports.length >= th.scannerMinPorts || s.targets >= th.scannerMinTargets)) s.bucket = 'scanner'
+    if (!noiseCandidate(s)) continue
+    if (s.ports.length >= th.scannerMinPorts) s.clauses.push('ports')
+    if (s.targets >= th.scannerMinTargets) s.clauses.push('targets')
+    if (s.synOnly && s.rejected >= th.synOnlyMinRecords) s.clauses.push('syn_only')
+    if (s.clauses.length) s.bucket = 'scanner'
   }
   // Background per port: many public one-way sources with few records each.
   const byPort = new Map<number, SourceSignals[]>()
@@ -183,13 +215,54 @@ export async function skipDataWindows(store: Store, window: TimeWindow): Promise
     }))
 }
 
-/** The sentence for a finding's `triage` field. */
-export function triageText(s: SourceSignals | undefined, th: TriageThresholds = DEFAULT_THRESHOLDS): string {
-  if (!s) return 'one client failing on one port (not scanning)'
-  const looksLikeScan = s.public && s.oneWay && s.accepted === 0 && (s.ports.length >= th.scannerMinPorts || s.targets >= th.scannerMinTargets)
-  if (s.bucket === 'scanner' || looksLikeScan) {
-    return `internet scanning: ${s.ports.length} ports on ${s.targets} targets, connection attempts only${s.bucket === 'client' ? ' (explained because you asked about it)' : ''}`
+export type TriageVerdict = 'scanning' | 'background' | 'client' | 'no_records'
+
+/** A finding's `triage` (docs/why-rejected.md §7): the verdict, the clause of the rule it met, and the evidence. */
+export interface SourceTriage {
+  verdict: TriageVerdict
+  /** The clauses of the scanning rule that matched (scanning only), e.g. ["ports", "syn_only"]. */
+  rule: ScanClause[]
+  summary: string
+  evidence: {
+    source: string
+    rejected: number
+    accepted: number
+    ports: number[]
+    targets: number
+    connection_attempts_only: boolean
+    single_syn_only: boolean
+    public: boolean
+    first_seen: string | null
+    last_seen: string | null
+  } | null
+}
+
+const CLAUSE_TEXT: Record<ScanClause, (s: SourceSignals, th: TriageThresholds) => string> = {
+  ports: (s, th) => `${s.ports.length} target ports (>= ${th.scannerMinPorts})`,
+  targets: (s, th) => `${s.targets} target IPs (>= ${th.scannerMinTargets})`,
+  syn_only: (s) => `only single SYN-sized packets in ${s.rejected} records, never retransmitted`,
+}
+
+/** The triage of one source, the same rule the header counts with. */
+export function sourceTriage(s: SourceSignals | undefined, th: TriageThresholds = DEFAULT_THRESHOLDS): SourceTriage {
+  if (!s) return {verdict: 'client', rule: [], summary: 'one client failing on one port (not scanning)', evidence: null}
+  const evidence: SourceTriage['evidence'] = {
+    source: s.source,
+    rejected: s.rejected,
+    accepted: s.accepted,
+    ports: s.ports,
+    targets: s.targets,
+    connection_attempts_only: s.oneWay && s.midConnection === 0,
+    single_syn_only: s.synOnly,
+    public: s.public,
+    first_seen: Number.isFinite(s.firstSeen) ? new Date(s.firstSeen).toISOString() : null,
+    last_seen: Number.isFinite(s.lastSeen) ? new Date(s.lastSeen).toISOString() : null,
   }
-  if (s.bucket === 'background') return `background noise: one of many public sources probing port ${s.ports.join(', ')}`
-  return s.ports.length <= 1 ? 'one client failing on one port (not scanning)' : `one client failing on ${s.ports.length} ports (${s.ports.slice(0, 6).join(', ')}${s.ports.length > 6 ? ', …' : ''})`
+  if (s.bucket === 'scanner') {
+    const why = s.clauses.map((c) => CLAUSE_TEXT[c](s, th)).join('; ')
+    return {verdict: 'scanning', rule: s.clauses, summary: `internet scanning: ${s.ports.length} ports (${s.ports.slice(0, 6).join(', ')}${s.ports.length > 6 ? ', …' : ''}) on ${s.targets} targets, connection attempts only, never accepted — ${why}`, evidence}
+  }
+  if (s.bucket === 'background') return {verdict: 'background', rule: [], summary: `background noise: one of many public sources probing port ${s.ports.join(', ')}`, evidence}
+  const summary = s.ports.length <= 1 ? 'one client failing on one port (not scanning)' : `one client failing on ${s.ports.length} ports (${s.ports.slice(0, 6).join(', ')}${s.ports.length > 6 ? ', …' : ''})`
+  return {verdict: 'client', rule: [], summary, evidence}
 }

@@ -1,6 +1,6 @@
 /**
  * `flowlog why-rejected`: from observed rejected flows to the layer and rule that blocks them, the minimal fix, and
- * what that fix would admit (why-rejected.md §3–§8). Library only: no printing, no prompts.
+ * what that fix would admit (docs/why-rejected.md). Library only: no printing, no prompts.
  */
 import {existsSync} from 'node:fs'
 
@@ -11,7 +11,7 @@ import {ConfigError, UsageError} from '../errors.js'
 import {hasApiKey} from '../ibmcloud/http.js'
 import {createVpcClient, type VpcClient} from '../ibmcloud/vpc.js'
 import type {TimeWindow} from '../records/time.js'
-import type {Store} from '../store/store.js'
+import {openStore, type Store} from '../store/store.js'
 import {
   type BlockedBy,
   EPHEMERAL_PORTS,
@@ -27,7 +27,7 @@ import {type EvidenceGroup, type EvidenceSummary, groupEvidence, queryEvidence, 
 import {buildFix, type FixAlternative, type FixEntry, type FixOptions} from './fix.js'
 import {isIpv4} from './ip.js'
 import {exportVpcSnapshot, type InterfaceInfo, readSnapshotFile, VpcModel} from './model.js'
-import {DEFAULT_THRESHOLDS, type NoiseSummary, triage, type TriageResult, triageText} from './triage.js'
+import {DEFAULT_THRESHOLDS, type NoiseSummary, scanningRule, type SourceTriage, sourceTriage, triage, type TriageResult, type TriageThresholds} from './triage.js'
 import {type WhatIf, whatIf} from './whatif.js'
 
 export type Protocol = 'tcp' | 'udp' | 'icmp'
@@ -53,9 +53,12 @@ export interface Finding {
   acl_rule: {id: string; name: string | null} | null
   security_groups: string[]
   near_misses: NearMiss[]
-  fix: FixEntry[]
+  /** The proposed rules; null when none is proposed on purpose (a scanning source, see `reason`). */
+  fix: FixEntry[] | null
+  /** Why `fix` is null (scanning or background sources without --fix-anyway), else null. */
+  reason: string | null
   what_if: WhatIf | null
-  triage: string
+  triage: SourceTriage
   // Context beyond the contract:
   verdict: 'blocked' | 'allowed_now' | 'unresolvable'
   direction: 'inbound' | 'outbound'
@@ -80,6 +83,8 @@ export interface WhyRejectedResult {
   config: ConfigSource
   findings: Finding[]
   noise: NoiseSummary
+  /** The scanning rule every triage above was made with (docs/why-rejected.md §7). */
+  triage_rule: {text: string; thresholds: TriageThresholds}
   notes: string[]
 }
 
@@ -134,11 +139,13 @@ export interface ExplainOptions {
   targetIp?: string
   window: TimeWindow
   fix?: FixOptions
+  /** Propose a fix even for scanning and background sources (--fix-anyway). */
+  fixAnyway?: boolean
 }
 
 const PROTO_NUM: Record<Protocol, number> = {tcp: 6, udp: 17, icmp: 1}
 
-function validate(o: ExplainOptions): void {
+function validate(o: Pick<ExplainOptions, 'ip' | 'targetIp' | 'protocol' | 'port'>): void {
   if (!isIpv4(o.ip)) throw new UsageError(`--ip ${JSON.stringify(o.ip)} is not an IPv4 address`)
   if (o.targetIp !== undefined && !isIpv4(o.targetIp)) throw new UsageError(`--target-ip ${JSON.stringify(o.targetIp)} is not an IPv4 address`)
   if (o.protocol !== 'icmp') {
@@ -272,7 +279,7 @@ export async function explainRejects(o: ExplainOptions): Promise<WhyRejectedResu
   }
   if (o.protocol === 'icmp') notes.push('ICMP is never logged: flow logs capture only TCP and UDP, so a failing ping leaves no record. The answer below is a configuration-only evaluation.')
 
-  const tri: TriageResult = await triage(o.store, o.window, {keep: o.ip, model})
+  const tri: TriageResult = await triage(o.store, o.window, {model})
   const buckets = new Map([...tri.sources.values()].map((s) => [s.source, s.bucket]))
   const records = o.protocol === 'icmp' ? [] : await queryEvidence(o.store, {ip: o.ip, port: o.port, proto, localIp, window: o.window})
   const groups = groupEvidence(records).filter((g) => g.rejected.length > 0)
@@ -308,6 +315,7 @@ export async function explainRejects(o: ExplainOptions): Promise<WhyRejectedResu
     config: o.config,
     findings,
     noise: tri.noise,
+    triage_rule: {text: scanningRule(DEFAULT_THRESHOLDS), thresholds: DEFAULT_THRESHOLDS},
     notes,
   }
 }
@@ -327,7 +335,7 @@ async function explainGroup(o: ExplainOptions, model: VpcModel, g: EvidenceGroup
     peer_ip: g.peerIp,
     config_only: false,
     evidence: summary,
-    triage: triageText(sourceSignals, DEFAULT_THRESHOLDS),
+    triage: sourceTriage(sourceSignals, DEFAULT_THRESHOLDS),
   }
   if (!iface) {
     return {
@@ -337,6 +345,7 @@ async function explainGroup(o: ExplainOptions, model: VpcModel, g: EvidenceGroup
       security_groups: [],
       near_misses: [],
       fix: [],
+      reason: null,
       what_if: null,
       verdict: 'unresolvable',
       instance: {id: null, name: null},
@@ -385,7 +394,7 @@ async function configOnlyFinding(o: ExplainOptions, model: VpcModel, iface: Inte
     peer_ip: o.ip,
     config_only: true,
     evidence: null,
-    triage: 'no observed records: configuration-only evaluation',
+    triage: {verdict: 'no_records', rule: [], summary: 'no observed records: configuration-only evaluation', evidence: null} satisfies SourceTriage,
   }
   const f = await completeFinding(o, model, iface, spec, evaluation, base, null, buckets)
   f.explanation.push('no observed evidence backs this answer: it evaluates the configuration for a client port in 1024-65535')
@@ -404,7 +413,9 @@ async function completeFinding(
 ): Promise<Finding> {
   const blocked = evaluation.blocked_by !== 'none' && evaluation.blocked_by !== 'unknown'
   const aclLayer = evaluation.blocking.find((l) => l.layer === 'acl')
-  const {fix, alternatives} = blocked ? buildFix(model, spec, evaluation, o.fix) : {fix: [], alternatives: []}
+  const noise = base.triage.verdict === 'scanning' || base.triage.verdict === 'background'
+  const withheld = blocked && noise && !o.fixAnyway
+  const {fix, alternatives} = blocked && !withheld ? buildFix(model, spec, evaluation, o.fix) : {fix: [], alternatives: []}
   let wi: WhatIf | null = null
   if (fix.length) {
     wi = await whatIf(o.store, model, fix, {
@@ -417,6 +428,10 @@ async function completeFinding(
   }
   const needsConfirmation = Boolean(wi && (wi.also_admits.scanner_records > 0 || wi.also_admits.sources > 0 || wi.regressions > 0))
   const explanation = verdictSentence(evaluation, spec, model)
+  const reason = withheld
+    ? `${base.peer_ip} is ${base.triage.verdict === 'scanning' ? 'scanning' : 'background noise'} (${base.triage.summary}): the rejection is the ${evaluation.blocked_by === 'security_groups' ? 'security group' : 'network ACL'} doing its job, so no rule is proposed (--fix-anyway proposes one)`
+    : null
+  if (reason) explanation.push(reason)
   if (wi && wi.also_admits.records > 0) {
     explanation.push(
       `the fix would also admit ${wi.also_admits.records} other rejected records from ${wi.also_admits.sources} sources` +
@@ -429,8 +444,9 @@ async function completeFinding(
     blocked_by: evaluation.blocked_by,
     acl_rule: aclLayer?.rule ? {id: aclLayer.rule.id, name: aclLayer.rule.name ?? null} : null,
     security_groups: [...iface.securityGroupIds],
-    near_misses: blocked ? nearMissesFor(model, spec, evaluation) : [],
-    fix,
+    near_misses: blocked && !withheld ? nearMissesFor(model, spec, evaluation) : [],
+    fix: withheld ? null : fix,
+    reason,
     what_if: wi,
     verdict: evaluation.blocked_by === 'unknown' ? 'unresolvable' : blocked ? 'blocked' : 'allowed_now',
     instance: {id: iface.instanceId ?? null, name: iface.instanceName ?? null},
@@ -443,10 +459,50 @@ async function completeFinding(
   }
 }
 
+/** The command's one call: the configuration (loadVpcModel), the local index (read-only), the explanation. */
+export async function whyRejected(o: Omit<ExplainOptions, 'store' | 'model' | 'config'> & Omit<LoadModelOptions, 'home'> & {home: Home}): Promise<WhyRejectedResult> {
+  validate(o)
+  const {model, source} = await loadVpcModel(o)
+  const store = await openStore(o.home, {readOnly: true})
+  try {
+    return await explainRejects({...o, store, model, config: source})
+  } finally {
+    await store.close()
+  }
+}
+
 /** One line describing a finding's fix, for the undo entry. */
 export function describeFixForUndo(f: Finding): string {
-  return `${f.peer_ip} → ${f.target_ip}:${f.port ?? '-'} ${f.protocol} (${f.blocked_by}): ${f.fix.map((x) => x.diff).join('; ')}`
+  return `${f.peer_ip} → ${f.target_ip}:${f.port ?? '-'} ${f.protocol} (${f.blocked_by}): ${(f.fix ?? []).map((x) => x.diff).join('; ')}`
+}
+
+/** What `--apply` would create (docs/why-rejected.md §7): never for scanning or background sources. */
+export interface ApplyPlan {
+  /** Findings whose fix will be applied. */
+  todo: Finding[]
+  /** Findings left out because their source is scanning or background noise. */
+  skipped: Finding[]
+  /** The rules, in the order they will be created. */
+  rules: FixEntry[]
+  /** Findings whose fix also admits other rejected traffic: applying needs an interactive confirmation. */
+  risky: Finding[]
+  /** Rejected records accepted today that the fix would reject (must be 0: an allow-only change never should). */
+  regressions: number
+}
+
+export function planApply(r: WhyRejectedResult): ApplyPlan {
+  const blocked = r.findings.filter((f) => f.verdict === 'blocked')
+  const isNoise = (f: Finding) => f.triage.verdict === 'scanning' || f.triage.verdict === 'background'
+  // The source asked about with --fix-anyway is the one exception; other scanning peers of a target never are.
+  const todo = blocked.filter((f) => (f.fix?.length ?? 0) > 0 && (!isNoise(f) || f.peer_ip === r.query.ip))
+  return {
+    todo,
+    skipped: blocked.filter((f) => isNoise(f) && !todo.includes(f)),
+    rules: todo.flatMap((f) => f.fix ?? []),
+    risky: todo.filter((f) => f.needs_confirmation),
+    regressions: todo.reduce((s, f) => s + (f.what_if?.regressions ?? 0), 0),
+  }
 }
 
 export {type FixEntry} from './fix.js'
-export {type NoiseSummary} from './triage.js'
+export {type NoiseSummary, type SourceTriage} from './triage.js'

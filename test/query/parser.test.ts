@@ -209,14 +209,18 @@ describe('query: parser', () => {
       )
       expect(ast('r:(- x)')).to.deep.equal(and(f('r', '-'), f('r', 'x')))
     })
-    it('a CIDR block gets CIDR meaning (§13); invalid blocks stay literals', () => {
+    it('a CIDR block gets CIDR meaning (§13); malformed ones stay literals, invalid ones are syntax errors', () => {
       expect(ast('target_ip:10.240.0.0/16')).to.deep.equal({
         type: 'field',
         field: 'target_ip',
         test: {kind: 'match', op: '', value: '10.240.0.0/16', cidr: {text: '10.240.0.0/16', first: 0x0af00000, last: 0x0af0ffff}},
       })
-      for (const q of ['f:10.240.0.0/33', 'f:10.240.0/16', 'f:256.0.0.0/8', 'f:1.2.3.4/', 'f:1.2.3.4/1/2']) {
+      for (const q of ['f:10.240.0/16', 'f:1.2.3.4/', 'f:1.2.3.4/1/2']) {
         expect((ast(q) as {test: {cidr?: unknown}}).test.cidr, q).to.equal(undefined)
+      }
+      // Shaped like a block but invalid: a syntax error at the value, never a silent text match.
+      for (const [q, at] of [['f:10.240.0.0/33', 2], ['f:256.0.0.0/8', 2], ['f:(1.2.3.4/40)', 3]] as const) {
+        expect(() => parseQuery(q), q).to.throw(QuerySyntaxError).with.property('position', at)
       }
       expect(ast('f:0.0.0.0/0')).to.deep.nested.include({'test.cidr': {text: '0.0.0.0/0', first: 0, last: 0xffffffff}})
       expect(ast('10.240.0.0/16')).to.deep.equal(t('10.240.0.0/16'))

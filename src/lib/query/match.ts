@@ -160,6 +160,11 @@ export function parseCidr(text: string): {block: CidrBlock; hostBits: boolean} |
   return {block: {text: `${intToIpv4(first)}/${len}`, first, last: first + size - 1}, hostBits: first !== addr}
 }
 
+/** Whether the literal has the shape of an IPv4 block (`d.d.d.d/d`, 1-3 digits per octet), valid or not. */
+export function looksLikeCidr(text: string): boolean {
+  return /^[0-9]{1,3}(?:\.[0-9]{1,3}){3}\/[0-9]+$/.test(text)
+}
+
 /** Whether the literal looks like one whole IPv4 address (for the prefix-match hint). */
 export function looksLikeIpv4(text: string): boolean {
   return IPV4_RE.test(text)

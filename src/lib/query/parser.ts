@@ -1,6 +1,6 @@
 import {type CmpOp, MATCH_ALL, type MatchOp, type QueryNode, type ValueTest, andOf, notOf, orOf} from './ast.js'
 import {QuerySyntaxError} from './errors.js'
-import {parseCidr} from './match.js'
+import {looksLikeCidr, parseCidr} from './match.js'
 
 /**
  * Lexer and parser of the query language (query-language.md §12, rules D1–D17). One pass over the characters with a
@@ -463,8 +463,9 @@ class Parser {
       if (value === '') {
         throw this.error(quoteAt, 'empty value', `to test that the field exists, write ${name}:*`)
       }
-      return this.matchNode(name, op, value, true)
+      return this.matchNode(name, op, value, true, quoteAt + 1)
     }
+    const valueAt = this.i
     const parts: string[] = []
     let seg = this.i
     let lastEscaped = false
@@ -488,15 +489,16 @@ class Parser {
       throw this.error(this.i, "empty value after ':'", `give a value (${name}:value)`)
     }
     this.expectBoundary('the value')
-    return this.matchNode(name, op, value, lastEscaped)
+    return this.matchNode(name, op, value, lastEscaped, valueAt)
   }
 
   private list(name: string, op: MatchOp): QueryNode {
     const open = this.i
     this.i++
-    const items: {value: string; literalEnd: boolean}[] = []
+    const items: {value: string; literalEnd: boolean; at: number}[] = []
     let parts: string[] = []
     let seg = this.i
+    let itemAt = this.i
     let lastEscaped = false
     for (;;) {
       if (this.i >= this.len) {
@@ -523,11 +525,12 @@ class Parser {
             `list items are separated by single commas: ${name}:[a,b]`,
           )
         }
-        items.push({value, literalEnd: lastEscaped})
+        items.push({value, literalEnd: lastEscaped, at: itemAt})
         parts = []
         lastEscaped = false
         this.i++
         seg = this.i
+        itemAt = this.i
         if (c === ']') break
         continue
       }
@@ -535,11 +538,11 @@ class Parser {
       lastEscaped = false
     }
     this.expectBoundary("']'")
-    return orOf(items.map((it) => this.matchNode(name, op, it.value, it.literalEnd)))
+    return orOf(items.map((it) => this.matchNode(name, op, it.value, it.literalEnd, it.at)))
   }
 
   /** A value literal: `*` is existence, a trailing `*` is dropped (D11), a valid IPv4 block gets CIDR meaning (§13). */
-  private matchNode(name: string, op: MatchOp, raw: string, literalEnd: boolean): QueryNode {
+  private matchNode(name: string, op: MatchOp, raw: string, literalEnd: boolean, at: number): QueryNode {
     let value = raw
     if (!literalEnd && value === '*') {
       if (name === '_account') return MATCH_ALL
@@ -551,6 +554,10 @@ class Parser {
     }
     const test: ValueTest = {kind: 'match', op, value}
     const cidr = parseCidr(value)
+    // Shaped like a block but not one (`/33`, `300.1.2.3/8`): a typo, never a silent text match (docs/query-language.md §13).
+    if (!cidr && looksLikeCidr(value)) {
+      throw this.error(at, `${value} is not a valid IPv4 CIDR block`, 'octets are 0-255 and the prefix length 0-32, e.g. 10.240.0.0/16')
+    }
     if (cidr) {
       test.cidr = cidr.block
       if (cidr.hostBits) this.warn(`${name}:${value} has host bits set: using the block ${cidr.block.text}`)

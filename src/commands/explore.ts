@@ -2,7 +2,8 @@ import {input, select} from '@inquirer/prompts'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {type FlagShape, protectQueryWords} from '../query-argv.js'
+import {type FlagShape, protectQueryWords, strictFlag} from '../query-argv.js'
+import {checkQueryFields} from '../lib/store/query-fields.js'
 import {readConfig} from '../lib/config/settings.js'
 import {loadNames} from '../lib/names.js'
 import {openStore} from '../lib/store/store.js'
@@ -28,13 +29,15 @@ of its target. Past queries are kept in the flowlog home (type :h to pick one). 
   static flags = {
     limit: Flags.integer({description: 'records shown per query', default: 20, min: 1, max: 500}),
     names: Flags.boolean({description: 'show instance and interface names beside IPs', default: true, allowNo: true}),
+    ...strictFlag,
   }
 
   async run(): Promise<ExploreSummary> {
-    const {argv, flags} = await this.parse(Explore, protectQueryWords(this.argv, Explore.flags as Record<string, FlagShape>))
+    const {argv, flags} = await this.parse(Explore, protectQueryWords(this.argv, Explore.flags as Record<string, FlagShape>, 'flowlog explore'))
     const args = {query: (argv as string[]).length ? (argv as string[]).join(' ') : undefined}
     // Interactive output goes to stderr under --json, so that stdout holds only the final summary.
     const json = this.jsonEnabled()
+    if (args.query) for (const w of await checkQueryFields(this.home, args.query, {strict: flags.strict})) this.term.warn(w)
     const store = await openStore(this.home, {readOnly: true})
     try {
       await this.indexIsEmpty(store)

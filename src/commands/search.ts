@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 import {fstatSync} from 'node:fs'
 
 import {BaseCommand} from '../base-command.js'
-import {type FlagShape, protectQueryWords} from '../query-argv.js'
+import {type FlagShape, protectQueryWords, strictFlag} from '../query-argv.js'
+import {checkSearchInput} from '../lib/store/query-fields.js'
 import {readConfig} from '../lib/config/settings.js'
 import type {JsonObject} from '../lib/records/object.js'
 import {isoTime} from '../lib/ui/format.js'
@@ -68,10 +69,11 @@ an exact match.`
     'level-by-action': Flags.boolean({description: 'envelope level WARN for rejected and INFO for accepted (as forward --level-by-action)'}),
     follow: Flags.boolean({char: 'f', description: 'print the latest --limit matches, then keep pulling new objects from the source and print new matches until Ctrl-C'}),
     interval: Flags.string({description: 'with --follow: how often to pull new objects (default 30s)', helpValue: 'DURATION', dependsOn: ['follow']}),
+    ...strictFlag,
   }
 
   async run(): Promise<SearchResult> {
-    const {argv, flags} = await this.parse(Search, protectQueryWords(this.argv, Search.flags as Record<string, FlagShape>))
+    const {argv, flags} = await this.parse(Search, protectQueryWords(this.argv, Search.flags as Record<string, FlagShape>, 'flowlog search'))
     const args = {query: (argv as string[]).join(' ')}
     const window = parseWindow(flags)
     const fields = flags.fields ? flags.fields.split(',').map((f) => f.trim()).filter(Boolean) : undefined
@@ -82,6 +84,7 @@ an exact match.`
       levelByAction: flags['level-by-action'],
     })
     for (const w of compiled.warnings) this.term.warn(w)
+    for (const w of await checkSearchInput(this.home, {query: args.query, strict: flags.strict, fields, sortField: parseSort(flags.sort)?.field})) this.term.warn(w)
     if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
     const sort = parseSort(flags.sort)
     if (flags.source) await this.pullSourceFirst(flags, window, 'searching')

@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 import Table from 'cli-table3'
 
 import {BaseCommand} from '../base-command.js'
-import {type FlagShape, protectQueryWords} from '../query-argv.js'
+import {type FlagShape, protectQueryWords, strictFlag} from '../query-argv.js'
+import {checkQueryFields} from '../lib/store/query-fields.js'
 import {compileQuery, computeStats, type GroupRow, type StatsResult} from '../lib/analysis/aggregate.js'
 import {readConfig} from '../lib/config/settings.js'
 import {parseInterval} from '../lib/follow/follow.js'
@@ -48,16 +49,18 @@ Without --interval, buckets are 5 minutes wide, widened to a round interval when
     interval: Flags.string({description: 'bucket width (default 5m, widened for long spans)', helpValue: 'DURATION'}),
     top: Flags.integer({description: 'entries in each top list', default: 5, min: 1, max: 100}),
     names: Flags.boolean({description: 'show instance and interface names beside IPs', default: true, allowNo: true}),
+    ...strictFlag,
   }
 
   async run(): Promise<StatsResult> {
-    const {argv, flags} = await this.parse(Stats, protectQueryWords(this.argv, Stats.flags as Record<string, FlagShape>))
+    const {argv, flags} = await this.parse(Stats, protectQueryWords(this.argv, Stats.flags as Record<string, FlagShape>, 'flowlog stats'))
     const args = {query: (argv as string[]).join(' ')}
     const now = Date.now()
     const window = parseWindow(flags, now)
     const intervalMs = flags.interval === undefined ? undefined : parseInterval(flags.interval)
     const compiled = compileQuery(args.query ?? '')
     for (const w of compiled.warnings) this.term.warn(w)
+    for (const w of await checkQueryFields(this.home, args.query, {strict: flags.strict})) this.term.warn(w)
     if (flags.source) await this.pullSourceFirst(flags, window, 'counting')
     const store = await openStore(this.home, {readOnly: true})
     let result: StatsResult

@@ -8,7 +8,9 @@ import {loadNames} from '../lib/names.js'
 import type {JsonValue} from '../lib/records/object.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
+import {checkQueryFields, requireKnownField} from '../lib/store/query-fields.js'
 import {openStore} from '../lib/store/store.js'
+import {strictFlag} from '../query-argv.js'
 import {bar, unicodeEnabled} from '../lib/ui/bars.js'
 import {formatBytes, formatCount, plural} from '../lib/ui/format.js'
 
@@ -46,13 +48,16 @@ value. Records without the field are left out (their number is said on stderr). 
     limit: Flags.integer({description: 'at most this many values (0 = all)', default: 10, min: 0}),
     sort: Flags.string({description: 'order by flows or by bytes', options: ['flows', 'bytes'], default: 'flows'}),
     names: Flags.boolean({description: 'show instance and interface names beside IPs', default: true, allowNo: true}),
+    ...strictFlag,
   }
 
   async run(): Promise<TopResult> {
     const {flags} = await this.parse(Top)
     const window = parseWindow(flags)
+    requireKnownField(flags.by, '--by')
     const compiled = compileQuery(flags.query)
     for (const w of compiled.warnings) this.term.warn(w)
+    for (const w of await checkQueryFields(this.home, flags.query, {strict: flags.strict})) this.term.warn(w)
     if (flags.source) await this.pullSourceFirst(flags, window, 'counting')
     const store = await openStore(this.home, {readOnly: true})
     let result: TopResult

@@ -260,7 +260,7 @@ export function sourceTriage(s: SourceSignals | undefined, th: TriageThresholds 
   }
   if (s.bucket === 'scanner') {
     const why = s.clauses.map((c) => CLAUSE_TEXT[c](s, th)).join('; ')
-    return {verdict: 'scanning', rule: s.clauses, summary: `internet scanning: ${s.ports.length} ports (${s.ports.slice(0, 6).join(', ')}${s.ports.length > 6 ? ', …' : ''}) on ${s.targets} targets, connection attempts only, never accepted — ${why}`, evidence}
+    return {verdict: 'scanning', rule: s.clauses, summary: `internet scanning: ${s.ports.length} ports (${s.ports.slice(0, 6).join(', ')}${s.ports.length > 6 ? ', …' : ''}) on ${s.targets} target${s.targets === 1 ? "" : "s"}, connection attempts only, never accepted — ${why}`, evidence}
   }
   if (s.bucket === 'background') return {verdict: 'background', rule: [], summary: `background noise: one of many public sources probing port ${s.ports.join(', ')}`, evidence}
   const summary = s.ports.length <= 1 ? 'one client failing on one port (not scanning)' : `one client failing on ${s.ports.length} ports (${s.ports.slice(0, 6).join(', ')}${s.ports.length > 6 ? ', …' : ''})`

@@ -119,10 +119,19 @@ function makeComparator(sort: SortSpec): (a: Candidate, b: Candidate) => number 
   }
 }
 
+/** `--sort bytes`: the bytes of both directions (docs/query-language.md §17). */
+const BYTES_SQL = '(coalesce(r."bytes_from_initiator", 0) + coalesce(r."bytes_from_target", 0))'
+
+function bytesOf(row: JsonObject): SortValue {
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0)
+  return n(row.bytes_from_initiator) + n(row.bytes_from_target)
+}
+
 function orderSql(sort: SortSpec): string {
   const dir = sort.desc ? 'DESC' : 'ASC'
   const tie = `r.okey ASC, r.idx ASC`
   if (sort.field === 'time') return `r.ts ${dir} NULLS LAST, ${tie}`
+  if (sort.field === 'bytes') return `${BYTES_SQL} ${dir}, r.ts ASC NULLS LAST, ${tie}`
   const spec = ROW_FIELD_MAP.get(sort.field)
   if (!spec) return `r.ts ASC NULLS LAST, ${tie}`
   return `r."${spec.name}" ${dir} NULLS LAST, r.ts ASC NULLS LAST, ${tie}`
@@ -138,11 +147,12 @@ function mOrderSql(sort: SortSpec): string {
   const dir = sort.desc ? 'DESC' : 'ASC'
   const tie = `m.okey ASC, m.idx ASC`
   if (sort.field === 'time') return `m.ts ${dir} NULLS LAST, ${tie}`
-  if (!ROW_FIELD_MAP.get(sort.field)) return `m.ts ASC NULLS LAST, ${tie}`
+  if (!ROW_FIELD_MAP.get(sort.field) && sort.field !== 'bytes') return `m.ts ASC NULLS LAST, ${tie}`
   return `m.sortv ${dir} NULLS LAST, m.ts ASC NULLS LAST, ${tie}`
 }
 
 function sortValueSql(sort: SortSpec): string {
+  if (sort.field === 'bytes') return BYTES_SQL
   const spec = sort.field === 'time' ? undefined : ROW_FIELD_MAP.get(sort.field)
   return spec ? `r."${spec.name}"` : 'NULL'
 }
@@ -170,7 +180,7 @@ async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec):
     if (spec.predicate && !spec.predicate(row, okey, idx)) continue
     const ts = r.ts === null ? null : Number(r.ts)
     if (!inWindow(ts, spec.window)) continue
-    const v = sort.field === 'time' ? null : row[sort.field]
+    const v = sort.field === 'time' ? null : sort.field === 'bytes' ? bytesOf(row) : row[sort.field]
     out.push({line, ts, okey, idx, row, sortv: v !== null && typeof v === 'object' ? JSON.stringify(v) : (v as SortValue)})
   }
   return out.sort(makeComparator(sort))

@@ -1,8 +1,9 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
 import {type Home, resolveHome} from './lib/config/home.js'
-import {ExitCode, FlowlogError, InterruptedError, PartialFailureError, redact} from './lib/errors.js'
+import {ExitCode, FlowlogError, InterruptedError, PartialFailureError, redact, UsageError} from './lib/errors.js'
 import type {TimeWindow} from './lib/records/time.js'
+import {didYouMean} from './lib/suggest.js'
 import {pullFirst, type SourceFlagValues} from './lib/sources/from-flags.js'
 import type {Store} from './lib/store/store.js'
 import {Terminal} from './lib/ui/terminal.js'
@@ -105,6 +106,16 @@ export abstract class BaseCommand extends Command {
     this.term?.stopSpinner()
     // oclif's own errors (flag parsing: exit 2, this.exit()) keep their behaviour.
     if (err instanceof Errors.ExitError) throw err
+    // oclif's "Nonexistent flag: --sinse" gets the nearest flag's name (src/lib/suggest.ts), like search's own check.
+    const unknown = !(err instanceof FlowlogError) && /^Nonexistent flags?: ([^\n]+)/.exec(err.message ?? '')
+    if (unknown) {
+      const ctor = this.constructor as {flags?: Record<string, unknown>}
+      const names = [...Object.keys(ctor.flags ?? {}), 'json', 'help']
+      const words = unknown[1].split(/,\s*/).map((w) => w.trim())
+      err = new UsageError(words.map((w) => `unknown flag ${w}${didYouMean(w.replace(/^-+/, '').split('=')[0], names, '--')}`).join('; '), {
+        suggestions: [`flowlog ${this.id ?? ''} --help lists the flags`.replace(/\s+--help/, ' --help')],
+      })
+    }
     if (!(err instanceof FlowlogError) && err.oclif?.exit !== undefined) {
       if (this.jsonEnabled()) {
         this.logJson({error: {code: 'usage', message: redact(err.message), exitCode: err.oclif.exit}})

@@ -77,6 +77,10 @@ describe('strict input (CLI)', function () {
     const short = await run(['search', '-target_port:67', '-l'])
     expect(short.code).to.equal(2)
     expect(short.stderr).to.include('unknown flag -l')
+    // Commands without a query argument: oclif's unknown-flag error names the nearest flag too.
+    const top = await run(['top', '--by', 'action', '--sinse', '1h'])
+    expect(top.code).to.equal(2)
+    expect(top.stderr).to.include('unknown flag --sinse (did you mean --since?)')
     const single = await run(['search', 'action:rejected', '-since', '1h'])
     expect(single.code).to.equal(2)
     expect(single.stderr).to.include('did you mean --since?')

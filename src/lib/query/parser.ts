@@ -554,7 +554,7 @@ class Parser {
     }
     const test: ValueTest = {kind: 'match', op, value}
     const cidr = parseCidr(value)
-    // Shaped like a block but not one (`/33`, `300.1.2.3/8`): a typo, never a silent text match (docs/query-language.md §13).
+    // Shaped like a block but not one (`/33`, `300.1.2.3/8`): a typo, never a silent text match (docs/query-language.md §17).
     if (!cidr && looksLikeCidr(value)) {
       throw this.error(at, `${value} is not a valid IPv4 CIDR block`, 'octets are 0-255 and the prefix length 0-32, e.g. 10.240.0.0/16')
     }

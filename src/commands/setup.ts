@@ -4,56 +4,37 @@ import Table from 'cli-table3'
 import {BaseCommand} from '../base-command.js'
 import {readConfig} from '../lib/config/settings.js'
 import {UsageError} from '../lib/errors.js'
-import {
-  DEFAULT_BASENAME,
-  DEFAULT_RESOURCE_GROUP,
-  INGESTION_KEY_ENV,
-  type SetupAnswers,
-  SINKS,
-  type SinkKind,
-  TRIGGERS,
-  type TriggerKind,
-} from '../lib/pipeline/answers.js'
-import {createInquirerPrompter} from '../lib/pipeline/prompter.js'
+import {answersFromFlags, DEFAULT_BASENAME, DEFAULT_RESOURCE_GROUP, INGESTION_KEY_ENV, type SetupAnswers, SINKS, type SinkKind, sourceRepoOf, TRIGGERS, type TriggerKind} from '../lib/pipeline/answers.js'
+import {planChanges, planOf, type PlanItem} from '../lib/pipeline/plan.js'
 import {runSetup, type SetupResult} from '../lib/pipeline/setup.js'
-import {runWizard} from '../lib/pipeline/wizard.js'
 
 export default class Setup extends BaseCommand {
   static summary = 'Create the flow-log pipeline in IBM Cloud: COS bucket, authorization, collector, sink and forwarder'
 
   static description = `Creates, in order: the COS instance and its HMAC key, a regional bucket in the VPC's region, the
-is/flow-log-collector → COS Writer authorization, the flow log collector (VPC, subnet or instance), the sink (a new
-IBM Cloud Logs instance, an existing Log Analysis / Mezmo ingestion key, or none), and a Code Engine project with a
-secret, a config map and a job running \`flowlog forward\` (polling the bucket, or started by a COS subscription).
-Then it writes the config file the other commands read (secrets such as HMAC keys only there, mode 0600).
+is/flow-log-collector → COS Writer authorization, the flow log collector (waits until it is stable), the sink (a new
+IBM Cloud Logs instance by default, or Mezmo / self-hosted LogDNA with --sink logdna), and a Code Engine project with
+the forwarder job. The job runs as its own service ID (Sender on the Cloud Logs instance, Reader/Writer on the bucket;
+its API key lives only in the Code Engine secret) and from an image built from this repository's Dockerfile by a Code
+Engine build into your Container Registry namespace, pinned by digest (--image uses an image you pushed).
 
-Every step is get-or-create, then verify: ids are saved in the state file as soon as they are known, a re-run after a
-failure completes without duplicates, and a second run changes nothing. --dry-run shows the plan and changes nothing.
+On a terminal setup asks its questions, prints the plan (each resource, whether it costs money, what exists already)
+and asks once. --non-interactive takes the answers as flags and runs the plan; --dry-run prints it and changes nothing.
+Every step is get-or-create: a re-run completes an interrupted setup and a second run changes nothing. See docs/setup.md.
 
-On a terminal it asks its questions; --non-interactive takes the answers as flags (--region is required; --vpc only
-when the region has several VPCs). The API key comes from IBMCLOUD_API_KEY (or the config file), never a flag; the
-Log Analysis / Mezmo ingestion key from ${INGESTION_KEY_ENV} (or a password prompt).
-
-Endpoints can be overridden with FLOWLOG_IAM_URL, FLOWLOG_RESOURCE_CONTROLLER_URL, FLOWLOG_RESOURCE_MANAGER_URL,
-FLOWLOG_GLOBAL_CATALOG_URL, FLOWLOG_IAM_POLICY_URL, FLOWLOG_VPC_URL, FLOWLOG_CODE_ENGINE_URL, FLOWLOG_COS_ENDPOINT,
-FLOWLOG_LOGDNA_URL and FLOWLOG_CLOUD_LOGS_URL.`
+The API key comes from IBMCLOUD_API_KEY (or the config file), never a flag; the Mezmo / LogDNA ingestion key from
+${INGESTION_KEY_ENV}. Endpoints can be overridden with FLOWLOG_*_URL variables (docs/setup.md §6).`
 
   static examples = [
-    {description: 'Answer the questions', command: '<%= config.bin %> setup'},
-    {
-      description: 'Everything from flags (the region has one VPC), IBM Cloud Logs as the sink',
-      command: '<%= config.bin %> setup --non-interactive --region us-south --resource-group default --basename flowlog',
-    },
-    {
-      description: 'One instance only, into an existing Log Analysis / Mezmo account',
-      command: `${INGESTION_KEY_ENV}=… <%= config.bin %> setup --non-interactive --region us-south --vpc my-vpc --target instance:vsi1 --sink logdna`,
-    },
-    {description: 'See what would be created, change nothing', command: '<%= config.bin %> setup --non-interactive --region us-south --dry-run'},
+    {description: 'Answer the questions, see the plan, confirm once', command: '<%= config.bin %> setup'},
+    {description: 'Everything from flags, IBM Cloud Logs as the sink', command: '<%= config.bin %> setup --non-interactive --region us-south --resource-group default --basename flowlog'},
+    {description: 'Print the plan, change nothing', command: '<%= config.bin %> setup --non-interactive --region us-south --dry-run'},
+    {description: 'Run an image you already pushed (no build)', command: '<%= config.bin %> setup --non-interactive --region eu-de --image de.icr.io/myns/flowlog@sha256:…'},
     {description: 'COS event subscription instead of polling (prints the ibmcloud commands)', command: '<%= config.bin %> setup --region eu-de --trigger cos-subscription'},
   ]
 
   static flags = {
-    'non-interactive': Flags.boolean({description: 'take every answer from flags; never prompt (a missing required answer is an error)'}),
+    'non-interactive': Flags.boolean({description: 'take every answer from flags; never prompt; run the plan without asking'}),
     region: Flags.string({description: 'region of the VPC (us-south, eu-de, …)', helpValue: 'REGION'}),
     'resource-group': Flags.string({description: `resource group for everything setup creates [default: ${DEFAULT_RESOURCE_GROUP}]`, helpValue: 'NAME'}),
     basename: Flags.string({description: `prefix of every name setup gives [default: ${DEFAULT_BASENAME}]`, helpValue: 'NAME'}),
@@ -62,88 +43,72 @@ FLOWLOG_LOGDNA_URL and FLOWLOG_CLOUD_LOGS_URL.`
     bucket: Flags.string({description: 'bucket name [default: <basename>-flowlogs-<account>]', helpValue: 'NAME'}),
     sink: Flags.string({description: 'where flow logs are forwarded [default: cloud-logs]', options: [...SINKS]}),
     trigger: Flags.string({description: 'how the forwarder finds new objects [default: poll]', options: [...TRIGGERS]}),
-    image: Flags.string({
-      description: 'container image for the forwarder job (one built from the repo Dockerfile) [default: a public Node image running npx flowlog]',
-      helpValue: 'IMAGE',
-    }),
-    'dry-run': Flags.boolean({description: 'print the plan (what exists, what would be created) and change nothing'}),
+    'source-repo': Flags.string({description: 'git URL of this repository for the image build [default: package.json repository]', helpValue: 'URL', exclusive: ['image']}),
+    image: Flags.string({description: 'an image you already pushed for the forwarder job (skips the build)', helpValue: 'REF', exclusive: ['source-repo']}),
+    'registry-namespace': Flags.string({description: 'Container Registry namespace of the built image [default: <basename>-<account>]', helpValue: 'NS'}),
+    'dry-run': Flags.boolean({description: 'print the plan (what exists, what would be created, what costs money) and change nothing'}),
     'save-api-key': Flags.boolean({description: 'also store IBMCLOUD_API_KEY in the config file (0600) for later commands'}),
   }
 
-  async run(): Promise<SetupResult> {
+  async run(): Promise<SetupResult & {plan?: PlanItem[]}> {
     const {flags} = await this.parse(Setup)
-    const env = process.env
     const config = await readConfig(this.home)
-    const initial: Partial<SetupAnswers> = {
-      region: flags.region,
-      resourceGroup: flags['resource-group'],
-      basename: flags.basename,
-      vpc: flags.vpc,
-      target: flags.target,
-      bucket: flags.bucket,
-      sink: flags.sink as SinkKind | undefined,
-      trigger: flags.trigger as TriggerKind | undefined,
-      image: flags.image,
+    const given: Partial<SetupAnswers> = {
+      region: flags.region, resourceGroup: flags['resource-group'], basename: flags.basename, vpc: flags.vpc, target: flags.target, bucket: flags.bucket,
+      sink: flags.sink as SinkKind | undefined, trigger: flags.trigger as TriggerKind | undefined, image: flags.image, sourceRepo: flags['source-repo'], registryNamespace: flags['registry-namespace'],
     }
-    const ingestionKey = env[INGESTION_KEY_ENV] || (typeof config.logdnaIngestionKey === 'string' ? config.logdnaIngestionKey : undefined)
+    const defaults = {sourceRepo: sourceRepoOf(this.config.pjson.repository), logdnaIngestionKey: process.env[INGESTION_KEY_ENV] || (config.logdnaIngestionKey as string | undefined)}
     const interactive = !flags['non-interactive'] && !this.jsonEnabled() && this.term.interactive
     let answers: SetupAnswers
     if (interactive) {
-      answers = await runWizard({prompter: createInquirerPrompter(), initial: {...initial, logdnaIngestionKey: ingestionKey}, env, config})
-    } else {
-      if (!initial.region) {
-        throw new UsageError('--region is required with --non-interactive (or without a terminal)', {
-          suggestions: ['flowlog setup --non-interactive --region us-south [--resource-group default] [--basename flowlog]', 'or run `flowlog setup` on a terminal to answer questions'],
-        })
-      }
-      answers = {
-        region: initial.region,
-        resourceGroup: initial.resourceGroup ?? DEFAULT_RESOURCE_GROUP,
-        basename: initial.basename ?? DEFAULT_BASENAME,
-        vpc: initial.vpc,
-        target: initial.target ?? 'vpc',
-        bucket: initial.bucket,
-        sink: initial.sink ?? 'cloud-logs',
-        trigger: initial.trigger ?? 'poll',
-        image: initial.image,
-        logdnaIngestionKey: ingestionKey,
-      }
-    }
+      const [{runWizard}, {createInquirerPrompter}] = await Promise.all([import('../lib/pipeline/wizard.js'), import('../lib/pipeline/prompter.js')])
+      answers = await runWizard({prompter: createInquirerPrompter(), initial: {...given, sourceRepo: given.image ? undefined : (given.sourceRepo ?? defaults.sourceRepo), logdnaIngestionKey: defaults.logdnaIngestionKey}, env: process.env, config})
+    } else answers = answersFromFlags(given, defaults)
     const t = this.term
-    t.startSpinner(flags['dry-run'] ? 'planning' : 'setting up')
-    let result: SetupResult
-    try {
-      result = await runSetup({
-        home: this.home,
-        answers,
-        env,
-        dryRun: flags['dry-run'],
-        saveApiKey: flags['save-api-key'],
-        version: this.config.version,
-        onProgress: (e) => t.progress(e.message),
-      })
-    } finally {
-      t.stopSpinner()
+    const run = async (dryRun: boolean) => {
+      t.startSpinner(dryRun ? 'planning' : 'setting up')
+      try {
+        return await runSetup({home: this.home, answers, dryRun, saveApiKey: flags['save-api-key'], version: this.config.version, onProgress: (e) => t.progress(e.message)})
+      } finally {
+        t.stopSpinner()
+      }
     }
+    if (flags['dry-run'] || interactive) {
+      const planned = await run(true)
+      const plan = planOf(planned)
+      this.renderPlan(plan)
+      if (flags['dry-run']) return {...planned, plan}
+      const {createInquirerPrompter} = await import('../lib/pipeline/prompter.js')
+      if (planChanges(plan) > 0 && !(await createInquirerPrompter().confirm({message: `Create or update these ${planChanges(plan)} resource(s)?`, default: false}))) {
+        throw new UsageError('setup cancelled: nothing was changed')
+      }
+    }
+    const result = await run(false)
     this.render(result)
     return result
   }
 
-  private render(r: SetupResult): void {
-    const t = this.term
+  private renderPlan(plan: PlanItem[]): void {
     if (this.jsonEnabled()) return
-    const colour = (a: string) =>
-      a === 'created' ? t.c.green(a) : a === 'updated' ? t.c.yellow(a) : a === 'planned' ? t.c.cyan(a) : a === 'skipped' ? t.c.dim(a) : a
-    const table = new Table({head: ['step', 'action', 'id', 'detail'], style: {head: t.colour ? ['bold'] : [], border: t.colour ? ['grey'] : []}, chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}})
-    for (const s of r.steps) table.push([s.name, colour(s.action), s.id ?? '', s.detail ?? ''])
+    const t = this.term
+    const table = new Table({head: ['resource', 'id / name', 'plan', 'costs money'], style: {head: t.colour ? ['bold'] : [], border: t.colour ? ['grey'] : []}})
+    for (const p of plan) table.push([p.kind, p.resource, p.action === 'exists' ? 'exists (kept)' : p.action, p.cost])
+    t.out(table.toString())
+    t.info(`${planChanges(plan)} resource(s) to create or update; the others exist already or need nothing`)
+  }
+
+  private render(r: SetupResult): void {
+    if (this.jsonEnabled()) return
+    const t = this.term
+    const table = new Table({head: ['step', 'action', 'id', 'detail'], style: {head: t.colour ? ['bold'] : [], border: t.colour ? ['grey'] : []}})
+    for (const s of r.steps) table.push([s.name, s.action, s.id ?? '', s.detail ?? ''])
     t.out(table.toString())
     const changed = r.steps.filter((s) => s.action === 'created' || s.action === 'updated').length
-    if (r.dryRun) t.info(`dry run: ${r.steps.filter((s) => s.action === 'planned').length} step(s) would change something; nothing was changed`)
-    else t.info(changed === 0 ? 'everything was already in place: nothing changed' : `${changed} step(s) created or updated something`)
+    t.info(changed === 0 ? 'everything was already in place: nothing changed' : `${changed} step(s) created or updated something`)
     if (r.commands?.length) {
       t.info('The COS subscription has no REST API. Run:')
       for (const c of r.commands) t.out(`  ${c}`)
     }
-    if (!r.dryRun) t.hint(`next: flowlog doctor   (checks every hop; flowlog teardown removes it all)`)
+    t.hint('next: flowlog doctor   (checks every hop; flowlog teardown removes it all)')
   }
 }

@@ -3,8 +3,7 @@ import Table from 'cli-table3'
 
 import {BaseCommand} from '../base-command.js'
 import {PartialFailureError, UsageError} from '../lib/errors.js'
-import {createInquirerPrompter} from '../lib/pipeline/prompter.js'
-import {describeTeardown, runTeardown, type TeardownResult} from '../lib/pipeline/teardown.js'
+import {describeTeardown, runTeardown, teardownList, type TeardownResult} from '../lib/pipeline/teardown.js'
 
 export default class Teardown extends BaseCommand {
   static summary = 'Remove everything `flowlog setup` created, in reverse order'
@@ -39,10 +38,10 @@ It asks for confirmation unless --yes is given; without a terminal --yes is requ
           suggestions: ['flowlog teardown --yes'],
         })
       }
-      const created = Object.entries(dep.resources)
-        .filter(([, r]) => r.created || r.pending)
-        .map(([k, r]) => `${k} ${r.name ?? r.id ?? ''}`.trim())
-      t.info(`This deletes, in ${dep.region} (account ${dep.accountId}): ${created.join(', ') || 'nothing created by setup'}`)
+      const list = teardownList(dep)
+      t.info(`This deletes, in ${dep.region} (account ${dep.accountId}):${list.length ? '' : ' nothing created by setup'}`)
+      for (const item of list) t.out(`  ${item.kind.padEnd(34)} ${item.resource}`)
+      const {createInquirerPrompter} = await import('../lib/pipeline/prompter.js')
       const ok = await createInquirerPrompter().confirm({message: `Delete the ${dep.basename} pipeline, including bucket ${dep.answers.bucket} and its flow logs?`, default: false})
       if (!ok) throw new UsageError('teardown cancelled: nothing was deleted')
     }
@@ -68,8 +67,12 @@ It asks for confirmation unless --yes is given; without a terminal --yes is requ
     for (const s of r.steps) table.push([s.name, colour(s.action), s.id ?? '', s.detail ?? ''])
     t.out(table.toString())
     if (r.commands?.length) {
-      t.info('The COS subscription has no REST API. Run:')
+      t.info('The COS subscription stays with the Code Engine project that was left in place. Run:')
       for (const c of r.commands) t.out(`  ${c}`)
     }
+    const left = r.steps.filter((s) => s.action === 'skipped' && s.detail?.includes('left in place')).length
+    if (left > 0) t.hint(`${left} resource(s) setup found already there were left in place`)
+    if (r.steps.some((s) => s.action === 'failed')) t.hint('run `flowlog teardown` again: it resumes with what is left')
+    else t.hint('everything setup created is gone; `flowlog setup` builds it again')
   }
 }

@@ -67,7 +67,7 @@ export class RemoteError extends FlowlogError {
   }
 }
 
-/** Some of the work failed, the rest succeeded: exit 5. The result is kept so --json can still print it. */
+/** Some of the work failed, the rest went through: exit 5. The result is kept so --json can still print it. */
 export class PartialFailureError extends FlowlogError {
   readonly result: unknown
   constructor(message: string, result: unknown, options: FlowlogErrorOptions = {}) {

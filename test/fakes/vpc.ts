@@ -61,6 +61,15 @@ export interface VpcFakeOptions {
   authorizationCheck?: AuthorizationCheck
   /** Path prefix (default /v1). */
   basePath?: string
+  /** GETs of a new collector before it leaves `pending` (default 2). */
+  collectorPolls?: number
+  /** Where a pending collector ends up (default stable; `failed` to test the error). */
+  collectorFinalState?: string
+  /**
+   * Creates refused with 400 `service_error` right after the authorization appears, as IBM does while the policy
+   * propagates (default 1).
+   */
+  propagationRefusals?: number
   /** The fake's clock (created_at values, future-version check). */
   now?: () => Date
   /** Region for CRNs (default us-south). */
@@ -201,6 +210,9 @@ export function createVpcFake(options: VpcFakeOptions = {}): VpcFake {
   for (const acl of state.network_acls) for (const r of acl.rules ?? []) if (r.protocol === 'all') r.protocol = 'icmp_tcp_udp'
   const requests: VpcFakeRequest[] = []
   let authorizationCheck: AuthorizationCheck = options.authorizationCheck ?? (() => false)
+  const collectorPolls = options.collectorPolls ?? 2
+  const collectorFinalState = options.collectorFinalState ?? 'stable'
+  let propagationRefusals = options.propagationRefusals ?? 1
   let isValidToken = options.isValidToken ?? defaultTokenValidator
   const failures: InjectedFailure[] = []
 
@@ -502,6 +514,10 @@ export function createVpcFake(options: VpcFakeOptions = {}): VpcFake {
         `Your Cloud Object Storage (COS) bucket is missing the required IAM authorization. Create an authorization policy that gives the flow-log-collector service Writer access to the COS instance of bucket '${bucket.name}'. (Error response code returned from COS Config call: 403)`,
       )
     }
+    if (propagationRefusals > 0) {
+      propagationRefusals -= 1
+      throw new HttpFail(400, 'service_error', 'The service is unable to process your request: the flow log collector could not verify access to the bucket. Try again later.')
+    }
     const vpcId = resolved.vpc?.id ?? resolved.vpcId
     const vpc = state.vpcs.find((v) => v.id === vpcId)
     const id = newId()
@@ -512,7 +528,8 @@ export function createVpcFake(options: VpcFakeOptions = {}): VpcFake {
       crn: crn(region, 'flow-log-collector', id),
       href: `${origin}${basePath}/flow_log_collectors/${id}`,
       id,
-      lifecycle_state: 'stable',
+      // Real collectors are born pending and become stable a little later (fake: after `collectorPolls` GETs).
+      lifecycle_state: collectorPolls > 0 ? 'pending' : 'stable',
       name: body.name ?? `flowlog-fake-${id.slice(-12)}`,
       resource_group: {id: body.resource_group?.id ?? 'fee82deba12e4c0fb69c3b09d1f12345', href: '', name: 'default'},
       storage_bucket: {name: bucket.name},
@@ -611,7 +628,12 @@ export function createVpcFake(options: VpcFakeOptions = {}): VpcFake {
       case 'network_acls': {
         if (!id) {
           if (method !== 'GET') notAllowed()
-          const items = filter(state.network_acls, query, {'vpc.id': (x) => x.vpc?.id, name: (x) => x.name}).map((a) => renderAcl(a, version, origin))
+          // GET /network_acls has no vpc.id (or vpc.*) filter (vpc-node-sdk vpc/v1.ts listNetworkAcls: start, limit,
+          // resource_group.id only): reject one instead of silently filtering.
+          for (const k of Object.keys(query)) {
+            if (k.startsWith('vpc.')) throw new HttpFail(400, 'validation_invalid_parameter', `unknown query parameter '${k}' for GET /network_acls`, {name: k, type: 'parameter'})
+          }
+          const items = filter(state.network_acls, query, {'resource_group.id': (x) => x.resource_group?.id}).map((a) => renderAcl(a, version, origin))
           return [200, page(items, 'network_acls', '/network_acls', query, origin)]
         }
         const acl = find(state.network_acls, id, 'network_acl')
@@ -654,14 +676,28 @@ export function createVpcFake(options: VpcFakeOptions = {}): VpcFake {
               'target.resource_type': (x) => x.target?.resource_type,
               'resource_group.id': (x) => x.resource_group?.id,
             })
-            return [200, page(clone(items), 'flow_log_collectors', '/flow_log_collectors', query, origin)]
+            return [200, page(clone(items).map((x) => {
+              delete x.__polls
+              return x
+            }), 'flow_log_collectors', '/flow_log_collectors', query, origin)]
           }
           if (method === 'POST') return [201, clone(await createCollector(body as Json, token, origin))]
           return notAllowed()
         }
         if (sub) notFound()
         const collector = find(state.flow_log_collectors, id, 'flow_log_collector')
-        if (method === 'GET') return [200, clone(collector)]
+        if (method === 'GET') {
+          if (collector.lifecycle_state === 'pending') {
+            collector.__polls = (collector.__polls ?? 0) + 1
+            if (collector.__polls >= collectorPolls) {
+              collector.lifecycle_state = collectorFinalState
+              delete collector.__polls
+            }
+          }
+          const out = clone(collector)
+          delete out.__polls
+          return [200, out]
+        }
         if (method === 'DELETE') {
           state.flow_log_collectors = state.flow_log_collectors.filter((c) => c.id !== id)
           return [204, undefined]

@@ -96,9 +96,10 @@ describe('fake IBM Cloud', function () {
     const id = ((await a.json()) as {id: string}).id
     const b = await fetch(`${e().FLOWLOG_IAM_POLICY_URL}/v1/policies`, {method: 'POST', headers: auth(), ...json(body)})
     expect(b.status).to.equal(409)
-    const err = (await b.json()) as {errors: Array<{code: string; details: {conflicts_with: {policy: {id: string}}}}>}
+    const err = (await b.json()) as {errors: Array<{code: string; details: {conflicts_with: {policy: string}}}>}
     expect(err.errors[0].code).to.equal('policy_conflict_error')
-    expect(err.errors[0].details.conflicts_with.policy.id).to.equal(id)
+    // platform-services-node-sdk iam-policy-management/v1.ts ConflictsWith.policy: the policy id, a string.
+    expect(err.errors[0].details.conflicts_with.policy).to.equal(id)
     const badRole = await fetch(`${e().FLOWLOG_IAM_POLICY_URL}/v1/policies`, {
       method: 'POST',
       headers: auth(),
@@ -160,8 +161,13 @@ describe('fake IBM Cloud', function () {
         resources: [{attributes: [{name: 'serviceName', value: 'cloud-object-storage'}, {name: 'serviceInstance', value: 'g1'}]}],
       },
     })
+    // Right after the authorization: refused with `service_error` while it propagates, then created, born pending.
+    const early = await fetch(`${vpc}/flow_log_collectors?version=2026-03-24&generation=2`, {method: 'POST', headers: auth(), ...json(body)})
+    expect(early.status).to.equal(400)
+    expect(((await early.json()) as {errors: Array<{code: string}>}).errors[0].code).to.equal('service_error')
     const ok = await fetch(`${vpc}/flow_log_collectors?version=2026-03-24&generation=2`, {method: 'POST', headers: auth(), ...json(body)})
     expect(ok.status).to.equal(201)
+    expect(((await ok.json()) as {lifecycle_state: string}).lifecycle_state).to.equal('pending')
     const s = (await (await fetch(`${cloud.url}/__state`)).json()) as Record<string, unknown[]>
     expect(s.flow_log_collectors).to.have.length(1)
     expect(s.vpcs).to.deep.equal([])

@@ -30,6 +30,7 @@ export const BASE_ANSWERS: SetupAnswers = {
   target: 'vpc',
   sink: 'cloud-logs',
   trigger: 'poll',
+  sourceRepo: 'https://github.com/flowlog-dev/flowlog.git',
 }
 
 export async function fixture(options: FakeCloudOptions = {}): Promise<Fixture> {
@@ -63,13 +64,18 @@ export async function fixture(options: FakeCloudOptions = {}): Promise<Fixture> 
 export const FULL_SETUP_COUNTS = {
   resource_instances: 3, // COS, Cloud Logs, the Code Engine project
   resource_keys: 1,
-  policies: 1,
+  policies: 4, // flow logs → COS authorization; the job's Sender, bucket and registry access policies
   buckets: 1,
   projects: 1,
-  secrets: 1,
+  secrets: 2, // the job's secret and the registry secret
   config_maps: 1,
   jobs: 1,
   job_runs: 1,
+  builds: 1,
+  build_runs: 1,
+  registry_namespaces: 1,
+  service_ids: 1,
+  api_keys: 1,
   flow_log_collectors: 1,
 }
 

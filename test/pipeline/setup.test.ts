@@ -4,7 +4,7 @@ import {readFileSync, statSync} from 'node:fs'
 import {readConfig} from '../../src/lib/config/settings.js'
 import {FlowlogError, UsageError} from '../../src/lib/errors.js'
 import {putObject} from '../fakes/cloud/cos.js'
-import {actions, type Fixture, fixture, FULL_SETUP_COUNTS} from './helpers.js'
+import {actions, BASE_ANSWERS, type Fixture, fixture, FULL_SETUP_COUNTS} from './helpers.js'
 
 /** The fake's state without the job runs' status (it advances on every read). */
 function stable(f: Fixture): string {
@@ -36,6 +36,15 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
       'collector',
       'sink',
       'project',
+      'service-id',
+      'job-policy:logs',
+      'job-policy:bucket',
+      'job-policy:registry',
+      'registry-namespace',
+      'job-api-key',
+      'registry-secret',
+      'build',
+      'image',
       'secret',
       'config-map',
       'job',
@@ -43,7 +52,7 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
       'config',
     ])
     const a = actions(r)
-    for (const name of ['cos-instance', 'cos-key', 'bucket', 'authorization', 'collector', 'sink', 'project', 'secret', 'config-map', 'job', 'trigger']) {
+    for (const name of ['cos-instance', 'cos-key', 'bucket', 'authorization', 'collector', 'sink', 'project', 'service-id', 'job-policy:logs', 'job-policy:bucket', 'job-policy:registry', 'registry-namespace', 'job-api-key', 'registry-secret', 'build', 'image', 'secret', 'config-map', 'job', 'trigger']) {
       expect(a[name], name).to.equal('created')
     }
     expect(a.config).to.equal('updated')
@@ -57,8 +66,30 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
     expect(bucket.location).to.equal('us-south-standard')
     const job = [...f.cloud.state.jobs.values()][0]
     expect(job.body.run_mode).to.equal('daemon')
-    expect(job.body.image_reference).to.equal('docker.io/library/node:20')
-    expect(job.body.run_arguments).to.deep.equal(['-y', 'flowlog@0.1.0', 'forward', '--follow', '--source', `cos://${bucket.name}`, '--sink', 'cloud-logs'])
+    // The image was built from the repository by a Code Engine build and the job is pinned to its digest.
+    expect(job.body.image_reference).to.match(/^us\.icr\.io\/fl-[0-9a-f]{8}\/flowlog@sha256:[0-9a-f]{64}$/)
+    expect(job.body.image_secret).to.equal('fl-registry')
+    expect(job.body.run_commands).to.deep.equal([])
+    expect(job.body.run_arguments).to.deep.equal(['forward', '--follow', '--source', `cos://${bucket.name}`, '--sink', 'cloud-logs'])
+    const build = [...f.cloud.state.builds.values()][0]
+    expect(build.body).to.include({source_url: BASE_ANSWERS.sourceRepo, strategy_type: 'dockerfile', strategy_spec_file: 'Dockerfile', output_secret: 'fl-registry'})
+    // Least privilege: the job's secret holds only the service ID's key, never the user's.
+    const jobSecret = [...f.cloud.state.secrets.values()].find((x) => x.name === 'fl-secret')!
+    const jobKey = (jobSecret.body.data as Record<string, string>).IBMCLOUD_API_KEY
+    expect(Object.keys(jobSecret.body.data as object)).to.deep.equal(['IBMCLOUD_API_KEY'])
+    expect(jobKey).to.not.equal(f.env.IBMCLOUD_API_KEY)
+    const sid = [...f.cloud.state.serviceIds.values()][0]
+    expect(f.cloud.state.apiKeys.get(jobKey)).to.deep.equal({accountId: f.cloud.state.accountId, iamId: sid.iam_id})
+    const sidPolicies = [...f.cloud.state.policies.values()].filter((p) => JSON.stringify(p.body.subjects).includes(sid.iam_id))
+    const logsGuid = [...f.cloud.state.instances.values()].find((i) => i.name === 'fl-logs')!.guid
+    const grants = sidPolicies.map((p) => ({roles: (p.body.roles as Array<{role_id: string}>).map((x) => x.role_id.split(':').pop()), res: Object.fromEntries(((p.body.resources as Array<{attributes: Array<{name: string; value: string}>}>)[0].attributes).map((x) => [x.name, x.value]))}))
+    expect(grants).to.deep.include({roles: ['Sender'], res: {accountId: f.cloud.state.accountId, serviceName: 'logs', serviceInstance: logsGuid}})
+    expect(grants.find((g) => g.res.serviceName === 'cloud-object-storage')).to.deep.include({roles: ['Reader', 'Writer']})
+    expect(grants.find((g) => g.res.serviceName === 'cloud-object-storage')!.res).to.include({resourceType: 'bucket', resource: bucket.name})
+    expect(r.steps.find((x) => x.name === 'job-policy:bucket')!.detail).to.match(/Writer .*remote ledger/)
+    // The collector was born pending and setup waited for stable.
+    expect(collector.lifecycle_state).to.equal('stable')
+    expect(r.steps.find((x) => x.name === 'collector')!.detail).to.include('stable')
 
     // Config file: what the other commands read, secrets only there, 0600.
     const config = await readConfig(f.home)
@@ -76,7 +107,7 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
 
     const d = await f.doctor()
     expect(d.checks.filter((c) => !c.ok), JSON.stringify(d.checks)).to.deep.equal([])
-    expect(d.checks.map((c) => c.name)).to.deep.equal(['credentials', 'bucket', 'authorization', 'collector', 'objects', 'project', 'job', 'job-runs', 'sink'])
+    expect(d.checks.map((c) => c.name)).to.deep.equal(['credentials', 'bucket', 'authorization', 'collector', 'objects', 'project', 'job', 'job-runs', 'job-policies', 'job-api-key', 'sink'])
     expect(f.cloud.state.ingested.filter((x) => x.kind === 'cloud-logs')).to.have.length(1)
 
     const t = await f.teardown()
@@ -155,7 +186,7 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
     const a = actions(r)
     expect(a.secret).to.equal('updated')
     expect(a.sink).to.equal('updated')
-    const secret = [...f.cloud.state.secrets.values()][0]
+    const secret = [...f.cloud.state.secrets.values()].find((x) => x.name === 'fl-secret')!
     expect((secret.body.data as Record<string, string>).FLOWLOG_LOGDNA_INGESTION_KEY).to.equal('ingest-key-two-0002')
     expect(secret.entity_tag).to.not.equal('1')
   })
@@ -264,7 +295,8 @@ describe('pipeline: idempotency edge cases', function () {
       const r = await f.setup()
       const step = r.steps.find((s) => s.name === 'authorization')!
       expect(step).to.include({action: 'exists', id: 'pre-existing'})
-      expect(f.cloud.state.policies.size).to.equal(1)
+      // The pre-existing authorization and the job's three access policies; no second authorization.
+      expect(f.cloud.state.policies.size).to.equal(4)
       const t = await f.teardown()
       expect(t.steps.find((s) => s.name === 'authorization')).to.include({action: 'skipped'})
       expect([...f.cloud.state.policies.keys()]).to.deep.equal(['pre-existing'])
@@ -279,7 +311,8 @@ describe('pipeline: idempotency edge cases', function () {
       f.cloud.state.inject({service: 'vpc', method: 'POST', path: '^/v1/flow_log_collectors', status: 403, times: 2})
       const r = await f.setup()
       expect(actions(r).collector).to.equal('created')
-      expect(f.cloud.state.log.filter((x) => x.method === 'POST' && x.path === '/v1/flow_log_collectors')).to.have.length(3)
+      // Two 403s, then the fake's `service_error` while the policy propagates, then the create.
+      expect(f.cloud.state.log.filter((x) => x.method === 'POST' && x.path === '/v1/flow_log_collectors')).to.have.length(4)
     } finally {
       await f.close()
     }
@@ -414,15 +447,21 @@ describe('pipeline: idempotency edge cases', function () {
       expect(a['trigger-authorization']).to.equal('created')
       expect(a.trigger).to.equal('skipped')
       expect(r.commands!.join('\n')).to.include('ibmcloud ce subscription cos create --name fl-project-cos-to-job --destination-type job --destination fl-forward --bucket fl-flowlogs-')
-      expect(f.cloud.state.policies.size).to.equal(2)
+      expect(f.cloud.state.policies.size).to.equal(5)
       const nm = [...f.cloud.state.policies.values()].find((p) => JSON.stringify(p.body).includes('NotificationsManager'))!
       expect(JSON.stringify(nm.body.subjects)).to.include('codeengine')
       expect([...f.cloud.state.jobs.values()][0].body.run_mode).to.equal('task')
       expect(f.cloud.state.jobRuns.size).to.equal(0)
       const d = await f.doctor()
-      expect(d.checks.find((c) => c.name === 'trigger')).to.include({ok: true})
+      // The subscription cannot be seen: a skipped trigger is never reported healthy, and the fix is the command.
+      expect(d.checks.find((c) => c.name === 'trigger-authorization')).to.include({ok: true})
+      const trig = d.checks.find((c) => c.name === 'trigger')!
+      expect(trig.ok).to.equal(false)
+      expect(trig.fix).to.include('ibmcloud ce subscription cos create --name fl-project-cos-to-job')
       const t = await f.teardown()
-      expect(t.commands!.join(' ')).to.include('ibmcloud ce subscription cos delete')
+      // The project (and so its subscription) is gone: no command to select it.
+      expect(t.commands).to.equal(undefined)
+      expect(t.steps.find((s) => s.name === 'subscription')).to.include({action: 'deleted'})
       expect(f.counts()).to.deep.equal({})
     } finally {
       await f.close()
@@ -442,7 +481,7 @@ describe('pipeline: idempotency edge cases', function () {
       expect((e as FlowlogError).exitCode).to.equal(5)
       expect(f.counts()).to.deep.equal({policies: 1})
       const t = await f.teardown()
-      expect(t.steps.map((s) => `${s.name}:${s.action}`)).to.deep.equal(['authorization:deleted', 'state:deleted'])
+      expect(t.steps.map((s) => `${s.name}:${s.action}`)).to.deep.equal(['job-policy:logs:deleted', 'state:deleted'])
       expect(f.counts()).to.deep.equal({})
     } finally {
       await f.close()

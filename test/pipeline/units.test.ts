@@ -20,7 +20,7 @@ describe('pipeline units', () => {
         vpc: 'https://eu-de.iaas.cloud.ibm.com/v1',
         codeEngine: 'https://api.eu-de.codeengine.cloud.ibm.com/v2',
         cos: 'https://s3.eu-de.cloud-object-storage.appdomain.cloud',
-        logdna: 'https://logs.eu-de.logging.cloud.ibm.com',
+        logdna: 'https://logs.mezmo.com',
       })
       const o = resolveEndpoints('us-south', {
         FLOWLOG_IAM_URL: 'http://127.0.0.1:1/identity/token',
@@ -77,15 +77,17 @@ describe('pipeline units', () => {
       hmac: {accessKeyId: 'AK', secretAccessKey: 'SK'},
       sink: 'cloud-logs',
       cloudLogsUrl: 'https://x.ingress.us-south.logs.cloud.ibm.com',
-      apiKey: 'API',
+      jobApiKey: 'API',
       trigger: 'poll',
-      version: '1.2.3',
+      image: 'us.icr.io/ns/flowlog@sha256:' + 'a'.repeat(64),
+      imageSecret: 'reg',
       secretName: 's',
       configMapName: 'c',
     }
 
-    it('puts secrets in the secret and locations in the config map', () => {
-      expect(secretData(inputs)).to.deep.equal({FLOWLOG_COS_HMAC_ACCESS_KEY_ID: 'AK', FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY: 'SK', IBMCLOUD_API_KEY: 'API'})
+    it('puts secrets in the secret and locations in the config map; with Cloud Logs only the job key', () => {
+      // Least privilege: the job's own service-ID key, no HMAC keys (COS is read through IAM with that key).
+      expect(secretData(inputs)).to.deep.equal({IBMCLOUD_API_KEY: 'API'})
       const cm = configMapData(inputs)
       expect(cm).to.include({FLOWLOG_BUCKET: 'b', FLOWLOG_SINK: 'cloud-logs', FLOWLOG_CLOUD_LOGS_URL: inputs.cloudLogsUrl})
       expect(JSON.stringify(cm)).to.not.include('SK')
@@ -94,12 +96,12 @@ describe('pipeline units', () => {
       expect(logdna).to.not.have.property('IBMCLOUD_API_KEY')
     })
 
-    it('runs a pinned npx flowlog as a daemon in poll mode, a task per event in subscription mode', () => {
+    it('runs the digest-pinned image (entrypoint flowlog) as a daemon in poll mode, a task per event in subscription mode', () => {
       const poll = jobSpec(inputs)
-      expect(poll).to.include({image_reference: 'docker.io/library/node:20', run_mode: 'daemon'})
-      expect(poll.run_commands).to.deep.equal(['npx'])
-      expect(poll.run_arguments).to.deep.equal(['-y', 'flowlog@1.2.3', 'forward', '--follow', '--source', 'cos://b', '--sink', 'cloud-logs'])
-      const sub = jobSpec({...inputs, trigger: 'cos-subscription', image: 'icr.io/ns/flowlog:1'})
+      expect(poll).to.include({image_reference: inputs.image, image_secret: 'reg', run_mode: 'daemon'})
+      expect(poll.run_commands).to.deep.equal([])
+      expect(poll.run_arguments).to.deep.equal(['forward', '--follow', '--source', 'cos://b', '--sink', 'cloud-logs'])
+      const sub = jobSpec({...inputs, trigger: 'cos-subscription', image: 'icr.io/ns/flowlog:1', imageSecret: undefined})
       expect(sub).to.include({run_mode: 'task', image_reference: 'icr.io/ns/flowlog:1'})
       expect(sub.run_arguments).to.deep.equal(['forward', '--source', 'cos://b', '--sink', 'cloud-logs'])
     })
@@ -118,8 +120,9 @@ describe('pipeline units', () => {
         computed_env_variables: [{type: 'literal' as const, name: 'CE_JOB', value: 'j'}],
       }
       expect(jobDiff(job, spec)).to.deep.equal({})
-      expect(jobDiff({...job, image_reference: 'node:20'}, spec), 'the same image, spelled short').to.deep.equal({})
+      expect(jobDiff({...job, image_reference: 'node:20'}, {...spec, image_reference: 'docker.io/library/node:20'}), 'the same image, spelled short').to.deep.equal({})
       expect(jobDiff({...job, image_reference: 'node:22'}, spec)).to.have.keys(['image_reference'])
+      expect(jobDiff({...job, image_secret: undefined}, spec)).to.have.keys(['image_secret'])
       expect(jobDiff({...job, run_arguments: ['forward']}, spec)).to.have.keys(['run_arguments'])
       expect(jobDiff({...job, run_env_variables: []}, spec)).to.have.keys(['run_env_variables'])
     })

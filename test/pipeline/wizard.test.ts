@@ -79,7 +79,7 @@ describe('setup wizard', function () {
       trigger: 'cos-subscription',
     })
     // The answers drive a real setup.
-    const r = await f.setup(a)
+    const r = await f.setup({...a, sourceRepo: 'https://github.com/flowlog-dev/flowlog.git'})
     expect(f.cloud.vpc.state.flow_log_collectors[0].target.resource_type).to.equal('instance')
     expect(r.steps.find((s) => s.name === 'trigger')!.action).to.equal('skipped')
   })

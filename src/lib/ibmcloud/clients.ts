@@ -10,7 +10,9 @@ import {CodeEngineClient} from './code-engine.js'
 import {BucketAdmin, type CosAuthOptions} from './cos-buckets.js'
 import {type Endpoints, resolveEndpoints} from './endpoints.js'
 import {createAuthenticator, resolveApiKey, resolveRetry, type RetryConfig} from './http.js'
+import {IamIdentityClient} from './iam-identity.js'
 import {PlatformClients} from './platform.js'
+import {RegistryClient} from './registry.js'
 import {VpcClient} from './vpc.js'
 
 export interface CloudClients {
@@ -21,6 +23,8 @@ export interface CloudClients {
   platform: PlatformClients
   vpc: VpcClient
   ce: CodeEngineClient
+  identity: IamIdentityClient
+  registry: RegistryClient
   /** A bucket admin authenticated with the API key for one COS instance (IAM), or with HMAC keys. */
   buckets(auth?: {instanceId?: string} | {hmac: {accessKeyId: string; secretAccessKey: string}}): BucketAdmin
   close(): void
@@ -50,6 +54,8 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
   })
   const vpc = new VpcClient({serviceUrl: endpoints.vpc, authenticator, retry: options.retry, env})
   const ce = new CodeEngineClient({serviceUrl: endpoints.codeEngine, authenticator, retry: options.retry, env})
+  const identity = new IamIdentityClient({serviceUrl: endpoints.iamIdentity, authenticator, retry: options.retry, env})
+  const registry = new RegistryClient({serviceUrl: endpoints.containerRegistry, authenticator, retry: options.retry, env})
   const admins: BucketAdmin[] = []
   return {
     region: options.region,
@@ -59,6 +65,8 @@ export function createCloudClients(options: CloudClientOptions): CloudClients {
     platform,
     vpc,
     ce,
+    identity,
+    registry,
     buckets(auth) {
       let cosAuth: CosAuthOptions
       if (auth && 'hmac' in auth) cosAuth = {kind: 'hmac', ...auth.hmac}

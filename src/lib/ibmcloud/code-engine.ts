@@ -77,6 +77,43 @@ export interface CeJobRun {
   [k: string]: unknown
 }
 
+/** codeenginev2 CreateBuildOptions (the fields flowlog sets). */
+export interface CeBuildSpec {
+  output_image: string
+  output_secret: string
+  strategy_type: 'dockerfile' | 'buildpacks'
+  source_type?: 'git' | 'local'
+  source_url?: string
+  source_revision?: string
+  source_context_dir?: string
+  strategy_spec_file?: string
+  strategy_size?: 'small' | 'medium' | 'large' | 'xlarge' | 'xxlarge'
+  timeout?: number
+}
+
+export interface CeBuild extends CeBuildSpec {
+  name: string
+  id?: string
+  entity_tag: string
+  status?: string
+  [k: string]: unknown
+}
+
+/**
+ * A build run. Its `status` is one of codeenginev2's BuildRun status values (pending, running, failed, and the success
+ * value); when it is done `status_details.output_digest` names the pushed image.
+ */
+export interface CeBuildRun {
+  name: string
+  id?: string
+  build_name?: string
+  status?: string
+  output_image?: string
+  status_details?: {output_digest?: string; reason?: string; start_time?: string; completion_time?: string}
+  created_at?: string
+  [k: string]: unknown
+}
+
 export interface CodeEngineClientOptions {
   /** Base URL ending in /v2. */
   serviceUrl: string
@@ -187,6 +224,30 @@ export class CodeEngineClient extends IbmService {
   }
   deleteJob(projectId: string, name: string): Promise<boolean> {
     return this.deleteOrGone(`/projects/${seg(projectId)}/jobs/${seg(name)}`)
+  }
+
+  // Builds and build runs
+  getBuild(projectId: string, name: string): Promise<CeBuild | undefined> {
+    return this.getOrUndefined(`/projects/${seg(projectId)}/builds/${seg(name)}`)
+  }
+  async createBuild(projectId: string, body: CeBuildSpec & {name: string}): Promise<CeBuild> {
+    const r = await this.requestRaw<CeBuild>('POST', `/projects/${seg(projectId)}/builds`, {body})
+    return withEtag(r.result, r.headers)
+  }
+  deleteBuild(projectId: string, name: string): Promise<boolean> {
+    return this.deleteOrGone(`/projects/${seg(projectId)}/builds/${seg(name)}`)
+  }
+  listBuildRuns(projectId: string, buildName?: string): Promise<CeBuildRun[]> {
+    return this.listAll<CeBuildRun>(`/projects/${seg(projectId)}/build_runs`, 'build_runs', {build_name: buildName}, {limit: 100})
+  }
+  getBuildRun(projectId: string, name: string): Promise<CeBuildRun | undefined> {
+    return this.getOrUndefined(`/projects/${seg(projectId)}/build_runs/${seg(name)}`)
+  }
+  createBuildRun(projectId: string, body: {build_name: string}): Promise<CeBuildRun> {
+    return this.request('POST', `/projects/${seg(projectId)}/build_runs`, {body})
+  }
+  deleteBuildRun(projectId: string, name: string): Promise<boolean> {
+    return this.deleteOrGone(`/projects/${seg(projectId)}/build_runs/${seg(name)}`)
   }
 
   // Job runs

@@ -6,6 +6,7 @@
 import type {IamAuthenticator} from 'ibm-cloud-sdk-core'
 
 import {registerSecret} from '../errors.js'
+import {isRetiredLogAnalysisUrl, joinUrl, retiredLogAnalysisError} from './endpoints.js'
 import {mapHttpError, mapIamError} from './http.js'
 
 export interface ProbeResult {
@@ -24,7 +25,7 @@ async function post(service: string, url: URL, headers: Record<string, string>, 
       signal: AbortSignal.timeout(timeoutMs),
     })
   } catch (error) {
-    throw mapHttpError({message: (error as Error)?.message ?? String(error)}, {service, method: 'POST', path: url.pathname, serviceUrl: url.origin})
+    throw mapHttpError({message: (error as Error)?.message ?? String(error)}, {service, method: 'POST', path: url.pathname, serviceUrl: url.href})
   }
   const text = await response.text()
   if (!response.ok) {
@@ -34,13 +35,13 @@ async function post(service: string, url: URL, headers: Record<string, string>, 
     } catch {
       result = {message: text.slice(0, 500)}
     }
-    throw mapHttpError({status: response.status, message: response.statusText, result}, {service, method: 'POST', path: url.pathname, serviceUrl: url.origin})
+    throw mapHttpError({status: response.status, message: response.statusText, result}, {service, method: 'POST', path: url.pathname, serviceUrl: url.href})
   }
   return response.status
 }
 
 export interface LogdnaProbeOptions {
-  /** Ingestion host, no path (FLOWLOG_LOGDNA_URL). */
+  /** Ingestion base URL (FLOWLOG_LOGDNA_URL); its path is kept. IBM's retired Log Analysis hosts are refused (exit 3). */
   url: string
   ingestionKey: string
   hostname?: string
@@ -50,8 +51,9 @@ export interface LogdnaProbeOptions {
 
 export async function probeLogdna(options: LogdnaProbeOptions): Promise<ProbeResult> {
   registerSecret(options.ingestionKey)
+  if (isRetiredLogAnalysisUrl(options.url)) throw retiredLogAnalysisError(options.url)
   const now = (options.now ?? Date.now)()
-  const url = new URL('/logs/ingest', options.url)
+  const url = joinUrl(options.url, '/logs/ingest')
   url.searchParams.set('hostname', options.hostname ?? 'flowlog')
   url.searchParams.set('now', String(now))
   url.searchParams.set('tags', 'flowlog-doctor')
@@ -68,7 +70,7 @@ export async function probeLogdna(options: LogdnaProbeOptions): Promise<ProbeRes
 }
 
 export interface CloudLogsProbeOptions {
-  /** Ingress host of the instance, no path (FLOWLOG_CLOUD_LOGS_URL or https://<id>.ingress.<region>.logs.cloud.ibm.com). */
+  /** Ingress base URL of the instance (FLOWLOG_CLOUD_LOGS_URL or https://<id>.ingress.<region>.logs.cloud.ibm.com); its path is kept. */
   url: string
   authenticator: IamAuthenticator
   iamUrl?: string
@@ -88,7 +90,7 @@ export async function probeCloudLogs(options: CloudLogsProbeOptions): Promise<Pr
   const text = `flowlog doctor test line ${new Date(now).toISOString()}`
   const status = await post(
     'Cloud Logs ingestion',
-    new URL('/logs/v1/singles', options.url),
+    joinUrl(options.url, '/logs/v1/singles'),
     {Authorization: auth.headers.Authorization ?? ''},
     [{applicationName: 'flowlog-doctor', subsystemName: options.hostname ?? 'flowlog', severity: 3, timestamp: now, text: {flowlog: 'doctor', message_text: text}}],
     options.timeoutMs ?? 30_000,

@@ -65,7 +65,7 @@ export interface Policy {
 }
 
 export interface PolicyPrototype {
-  type: 'authorization'
+  type: 'authorization' | 'access'
   subjects: Array<{attributes: Array<{name: string; value: string; operator?: string}>}>
   roles: Array<{role_id: string}>
   resources: Array<{attributes: Array<{name: string; value: string; operator?: string}>}>
@@ -310,6 +310,14 @@ export class PlatformClients {
     return out
   }
 
+  /** Access policies whose subject is one identity (e.g. a service ID's iam_id). */
+  async listAccessPolicies(accountId: string, iamId: string): Promise<Policy[]> {
+    const r = await this.call('IAM Policy Management', 'GET', '/v1/policies', () =>
+      this.policy.listPolicies({accountId, iamId, type: 'access', limit: 100}) as unknown as Promise<SdkResponse<{policies?: Policy[]}>>,
+    )
+    return r.result?.policies ?? []
+  }
+
   async getPolicy(id: string): Promise<Policy | undefined> {
     try {
       const r = await this.call('IAM Policy Management', 'GET', '/v1/policies/{id}', () => this.policy.getPolicy({policyId: id}) as unknown as Promise<SdkResponse<Policy>>)
@@ -350,10 +358,16 @@ export function isGoneState(state: string | undefined): boolean {
   return state === 'removed' || state === 'pending_reclamation' || state === 'pending_removal' || state === 'deleted'
 }
 
-/** The existing policy id inside a 409 policy_conflict_error body, if any. */
+/**
+ * The existing policy id inside a 409 `policy_conflict_error` body. `errors[].details.conflicts_with.policy` is the
+ * policy id as a string in platform-services-node-sdk iam-policy-management/v1.ts (interface ConflictsWith); some
+ * answers carry the policy object instead: both are accepted.
+ */
 export function conflictingPolicyId(body: unknown): string | undefined {
-  const errors = (body as {errors?: Array<{code?: string; details?: {conflicts_with?: {policy?: {id?: string}}}}>})?.errors
-  const e = errors?.find((x) => x?.code === 'policy_conflict_error') ?? errors?.[0]
-  const id = e?.details?.conflicts_with?.policy?.id
+  const errors = (body as {errors?: Array<{code?: string; details?: {conflicts_with?: {policy?: unknown}}}>})?.errors
+  if (!Array.isArray(errors)) return undefined
+  const e = errors.find((x) => x?.code === 'policy_conflict_error') ?? errors[0]
+  const policy = e?.details?.conflicts_with?.policy
+  const id = typeof policy === 'string' ? policy : policy && typeof policy === 'object' ? (policy as {id?: unknown}).id : undefined
   return typeof id === 'string' && id !== '' ? id : undefined
 }

@@ -362,8 +362,17 @@ export class VpcClient extends IbmService {
   }
 
   // Network ACLs
-  listNetworkAcls(query: Query = {}): Promise<NetworkAcl[]> {
-    return this.list('/network_acls', 'network_acls', query)
+  /**
+   * `GET /network_acls` has no `vpc.id` filter (vpc-node-sdk vpc/v1.ts listNetworkAcls: start, limit,
+   * resource_group.id). A `vpc.id` in `query` is therefore never sent: every ACL is listed (paged) and those
+   * attached to a subnet of that VPC (or naming it as their VPC) are kept.
+   */
+  async listNetworkAcls(query: Query = {}): Promise<NetworkAcl[]> {
+    const {'vpc.id': vpcId, ...rest} = query
+    const all = await this.list<NetworkAcl>('/network_acls', 'network_acls', rest)
+    if (vpcId === undefined || vpcId === null || vpcId === '') return all
+    const subnets = new Set((await this.listSubnets({'vpc.id': vpcId})).map((s) => s.id))
+    return all.filter((acl) => (acl.subnets ?? []).some((s) => subnets.has(s.id)) || acl.vpc?.id === String(vpcId))
   }
   getNetworkAcl(id: string): Promise<NetworkAcl> {
     return this.request('GET', `/network_acls/${seg(id)}`)

@@ -26,8 +26,15 @@ export interface SetupAnswers {
   bucket?: string
   sink: SinkKind
   trigger: TriggerKind
-  /** Container image for the forwarder job (default: a public Node image running the published package). */
+  /**
+   * An image the user already pushed for the forwarder job. Without it setup builds this repository's Dockerfile
+   * with a Code Engine build into the user's Container Registry namespace and pins the job to the digest.
+   */
   image?: string
+  /** Git URL the build takes the Dockerfile from (default: package.json `repository`). */
+  sourceRepo?: string
+  /** Container Registry namespace of the built image (default: `<basename>-<first 8 of the account id>`). */
+  registryNamespace?: string
   /** Log Analysis / Mezmo ingestion key (secret: environment, config file or password prompt). */
   logdnaIngestionKey?: string
 }
@@ -94,6 +101,12 @@ export function validateAnswers(a: SetupAnswers): SetupAnswers {
   validateTarget(a.target)
   if (!a.resourceGroup || a.resourceGroup.trim() === '') throw new UsageError('--resource-group must not be empty')
   if (a.image !== undefined) a.image = normaliseImage(a.image)
+  if (a.sourceRepo !== undefined && !/^https:\/\/[^\s]+$/.test(a.sourceRepo)) {
+    throw new UsageError(`--source-repo ${JSON.stringify(a.sourceRepo)} is not an https git URL`, {suggestions: ['For example --source-repo https://github.com/<owner>/flowlog']})
+  }
+  if (a.registryNamespace !== undefined && !/^[a-z0-9][-a-z0-9_]{3,29}$/.test(a.registryNamespace)) {
+    throw new UsageError(`--registry-namespace ${JSON.stringify(a.registryNamespace)} is not valid`, {suggestions: ['Use 4–30 lowercase letters, digits, - and _, starting with a letter or digit']})
+  }
   if (a.sink === 'logdna' && !a.logdnaIngestionKey) {
     throw new UsageError(`--sink logdna needs the ingestion key in ${INGESTION_KEY_ENV}`, {
       suggestions: [`export ${INGESTION_KEY_ENV}=<your Log Analysis / Mezmo ingestion key> (keys are never taken as flags)`],
@@ -114,9 +127,47 @@ export function resourceNames(basename: string, accountId: string, bucket?: stri
     configMap: `${basename}-config`,
     job: `${basename}-forward`,
     subscription: `${basename}-project-cos-to-job`,
+    serviceId: `${basename}-forwarder`,
+    jobApiKey: `${basename}-forwarder-key`,
+    registrySecret: `${basename}-registry`,
+    build: `${basename}-image`,
+    registryNamespace: `${basename}-${accountId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8)}`.slice(0, 30),
   }
 }
 
 export function defaultBucketName(basename: string, accountId: string): string {
   return `${basename}-flowlogs-${accountId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8)}`
+}
+
+/** The https git URL of package.json's `repository` (string or {url}), the default of --source-repo. */
+export function sourceRepoOf(repository: unknown): string | undefined {
+  const raw = typeof repository === 'string' ? repository : (repository as {url?: unknown} | undefined)?.url
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined
+  let url = raw.trim().replace(/^git\+/, '')
+  if (/^github:/.test(url)) url = `https://github.com/${url.slice(7)}`
+  else if (/^[\w.-]+\/[\w.-]+$/.test(url)) url = `https://github.com/${url}`
+  return /^https:\/\//.test(url) ? url : undefined
+}
+
+/** The answers of a non-interactive run: flags, then defaults. */
+export function answersFromFlags(f: Partial<SetupAnswers>, defaults: {sourceRepo?: string; logdnaIngestionKey?: string}): SetupAnswers {
+  if (!f.region) {
+    throw new UsageError('--region is required with --non-interactive (or without a terminal)', {
+      suggestions: ['flowlog setup --non-interactive --region us-south [--resource-group default] [--basename flowlog]', 'or run `flowlog setup` on a terminal to answer questions'],
+    })
+  }
+  return {
+    region: f.region,
+    resourceGroup: f.resourceGroup ?? DEFAULT_RESOURCE_GROUP,
+    basename: f.basename ?? DEFAULT_BASENAME,
+    vpc: f.vpc,
+    target: f.target ?? 'vpc',
+    bucket: f.bucket,
+    sink: f.sink ?? 'cloud-logs',
+    trigger: f.trigger ?? 'poll',
+    image: f.image,
+    sourceRepo: f.image ? undefined : (f.sourceRepo ?? defaults.sourceRepo),
+    registryNamespace: f.registryNamespace,
+    logdnaIngestionKey: defaults.logdnaIngestionKey,
+  }
 }

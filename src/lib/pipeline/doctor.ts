@@ -5,14 +5,14 @@
  */
 import type {Home} from '../config/home.js'
 import {type FlowlogConfig, readConfig} from '../config/settings.js'
-import {errorMessage, FlowlogError, redact} from '../errors.js'
+import {errorMessage, FlowlogError, redact, registerSecret} from '../errors.js'
 import {type CloudClients, createCloudClients} from '../ibmcloud/clients.js'
-import {isNotFound} from '../ibmcloud/http.js'
+import {createAuthenticator, isNotFound} from '../ibmcloud/http.js'
 import {probeCloudLogs, probeLogdna} from '../ibmcloud/ingest-probe.js'
 import type {FlowLogCollector} from '../ibmcloud/vpc.js'
 import {INGESTION_KEY_ENV, resourceNames} from './answers.js'
 import {jobDiff, jobSpec} from './forwarder.js'
-import {matchesCollectorPolicy} from './setup.js'
+import {jobPolicies, matchesCollectorPolicy, samePolicy} from './setup.js'
 import type {Deployment} from './state.js'
 import {StateStore} from './state.js'
 import {selectDeployment} from './teardown.js'
@@ -38,7 +38,7 @@ export interface DoctorOptions {
   now?: () => number
   /** Objects older than this mean delivery stopped (default 15 min). */
   staleAfterMs?: number
-  /** flowlog version (for the expected job image). */
+  /** flowlog version. */
   version: string
   /** Skip the sink's test line. */
   skipSink?: boolean
@@ -205,6 +205,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
         const job = await c.ce.getJob(pid, jobName)
         if (!job) add('job', false, `job ${jobName} not found`, SETUP_FIX)
         else {
+          const image = dep.answers.image ?? (res.buildRun?.image as string | undefined) ?? String(job.image_reference)
           const expected = jobSpec({
             bucket,
             region: dep.region,
@@ -212,10 +213,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
             cosInstanceId: '',
             hmac: {accessKeyId: '', secretAccessKey: ''},
             sink: dep.answers.sink,
-            apiKey: '',
             trigger: dep.answers.trigger,
-            image: dep.answers.image,
-            version: options.version,
+            image,
+            imageSecret: dep.answers.image ? undefined : (res.registrySecret?.name ?? names.registrySecret),
             secretName: res.secret?.name ?? names.secret,
             configMapName: res.configMap?.name ?? names.configMap,
           })
@@ -240,12 +240,20 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
         try {
           const id = res.notificationsPolicy?.id
           const p = id ? await c.platform.getPolicy(id) : undefined
-          if (p) add('trigger', true, 'Code Engine may manage COS notifications; the subscription itself is visible only with `ibmcloud ce subscription cos list`')
-          else add('trigger', false, 'no codeengine → COS Notifications Manager authorization', SETUP_FIX)
+          if (!p) add('trigger-authorization', false, 'no codeengine → COS Notifications Manager authorization', SETUP_FIX)
+          else add('trigger-authorization', true, 'Code Engine may manage COS notifications')
+          // Setup cannot create the subscription (no REST API) and nothing here can see it: never report it healthy.
+          add(
+            'trigger',
+            false,
+            `setup skipped the trigger: the COS subscription ${names.subscription} has no REST API, so it cannot be checked`,
+            `If you have not yet: ibmcloud ce project select --name ${res.project?.name ?? names.project} && ibmcloud ce subscription cos create --name ${names.subscription} --destination-type job --destination ${jobName} --bucket ${bucket} --event-type write --prefix ibm_vpc_flowlogs_ (check with ibmcloud ce subscription cos get --name ${names.subscription})`,
+          )
         } catch (error) {
           fail('trigger', error)
         }
       }
+      await checkJobIdentity(c, dep, account, add, fail)
     }
 
     // sink
@@ -253,6 +261,58 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
     return {checks}
   } finally {
     if (!options.clients) c.close()
+  }
+}
+
+/** The job's service ID, its access policies, and whether its API key (read from the Code Engine secret) gets a token. */
+async function checkJobIdentity(
+  c: CloudClients,
+  dep: Deployment,
+  account: string,
+  add: (name: string, ok: boolean, detail: string, fix?: string) => void,
+  fail: (name: string, error: unknown, fix?: string) => void,
+): Promise<void> {
+  const res = dep.resources
+  if (!res.serviceId?.id) return
+  const names = resourceNames(dep.basename, dep.accountId, dep.answers.bucket)
+  try {
+    const sid = await c.identity.getServiceId(res.serviceId.id)
+    if (!sid) {
+      add('job-identity', false, `service ID ${res.serviceId.name ?? res.serviceId.id} of the forwarder job is gone`, SETUP_FIX)
+      return
+    }
+    const have = await c.platform.listAccessPolicies(account, sid.iam_id)
+    const wanted = jobPolicies({
+      account,
+      iamId: sid.iam_id,
+      logsGuid: dep.answers.sink === 'cloud-logs' ? res.sink?.id : undefined,
+      cosGuid: res.cosInstance?.id,
+      bucket: dep.answers.bucket,
+      registryNamespace: dep.answers.image ? undefined : (res.registryNamespace?.name ?? names.registryNamespace),
+    })
+    const missing = wanted.filter((w) => !have.some((p) => samePolicy(p, w.proto)))
+    if (missing.length) add('job-policies', false, `service ID ${sid.name} lacks: ${missing.map((m) => m.detail).join('; ')}`, SETUP_FIX)
+    else add('job-policies', true, `service ID ${sid.name} has exactly: ${wanted.map((w) => w.detail).join('; ')}`)
+  } catch (error) {
+    fail('job-identity', error)
+    return
+  }
+  const pid = res.project?.id
+  if (!pid) return
+  try {
+    const secretName = dep.answers.sink === 'cloud-logs' ? (res.secret?.name ?? names.secret) : (res.registrySecret?.name ?? names.registrySecret)
+    const secret = await c.ce.getSecret(pid, secretName)
+    const data = secret?.data as Record<string, string> | undefined
+    const key = data ? (dep.answers.sink === 'cloud-logs' ? data.IBMCLOUD_API_KEY : data.password) : undefined
+    if (!key || /^\*+$/.test(key) || key === 'REDACTED') {
+      add('job-api-key', false, `the job's API key cannot be read from secret ${secretName}`, SETUP_FIX)
+      return
+    }
+    registerSecret(key)
+    await createAuthenticator({apiKey: key, iamUrl: c.endpoints.iam}).authenticate({headers: {}})
+    add('job-api-key', true, `the job's API key (in secret ${secretName}) gets an IAM token`)
+  } catch (error) {
+    fail('job-api-key', error, 'Run `flowlog setup`: it replaces a key IAM refuses')
   }
 }
 

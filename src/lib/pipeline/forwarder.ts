@@ -4,8 +4,10 @@
  *
  * The job runs `flowlog forward --follow --source cos://<bucket> --sink <sink>` (poll mode, run_mode daemon) or the
  * same without --follow per COS event (subscription mode, run_mode task), configured through environment variables:
- *   secret:     FLOWLOG_COS_HMAC_ACCESS_KEY_ID, FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY, FLOWLOG_LOGDNA_INGESTION_KEY (logdna),
- *               IBMCLOUD_API_KEY (cloud-logs: the bearer token for ingestion)
+ *   secret:     cloud-logs: IBMCLOUD_API_KEY only — the API key of the job's own service ID (Sender on the Cloud Logs
+ *               instance, Reader/Writer on the bucket; docs/setup.md §4), never the user's key; COS is read with it
+ *               through IAM. logdna: FLOWLOG_COS_HMAC_ACCESS_KEY_ID, FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY and
+ *               FLOWLOG_LOGDNA_INGESTION_KEY.
  *   config map: FLOWLOG_BUCKET, FLOWLOG_REGION, FLOWLOG_COS_ENDPOINT, FLOWLOG_COS_INSTANCE_ID, FLOWLOG_SINK,
  *               FLOWLOG_LOGDNA_URL | FLOWLOG_CLOUD_LOGS_URL, FLOWLOG_IAM_URL (when overridden), FLOWLOG_HOME,
  *               FLOWLOG_LEDGER=remote (the home is ephemeral: the forward ledger is kept in the bucket)
@@ -14,8 +16,6 @@ import {createHash} from 'node:crypto'
 
 import type {CeEnvVar, CeJob, CeJobSpec} from '../ibmcloud/code-engine.js'
 import {normaliseImage, type SinkKind, type TriggerKind} from './answers.js'
-
-export const DEFAULT_NODE_IMAGE = 'docker.io/library/node:20'
 
 export interface ForwarderInputs {
   bucket: string
@@ -27,23 +27,26 @@ export interface ForwarderInputs {
   logdnaUrl?: string
   logdnaIngestionKey?: string
   cloudLogsUrl?: string
-  apiKey: string
+  /** The API key of the job's service ID (cloud-logs). */
+  jobApiKey?: string
   iamUrl?: string
   trigger: TriggerKind
-  image?: string
-  /** flowlog version the default image installs (`npx -y flowlog@<version>`). */
-  version: string
+  /** The image the job runs: the built image pinned by digest, or --image. */
+  image: string
+  /** The registry secret that pulls `image` (built images). */
+  imageSecret?: string
   secretName: string
   configMapName: string
 }
 
 export function secretData(i: ForwarderInputs): Record<string, string> {
+  // Least privilege (docs/setup.md §4): with Cloud Logs the job holds only its service ID's key.
+  if (i.sink === 'cloud-logs') return {IBMCLOUD_API_KEY: i.jobApiKey ?? ''}
   const data: Record<string, string> = {
     FLOWLOG_COS_HMAC_ACCESS_KEY_ID: i.hmac.accessKeyId,
     FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY: i.hmac.secretAccessKey,
   }
   if (i.sink === 'logdna' && i.logdnaIngestionKey) data.FLOWLOG_LOGDNA_INGESTION_KEY = i.logdnaIngestionKey
-  if (i.sink === 'cloud-logs') data.IBMCLOUD_API_KEY = i.apiKey
   return data
 }
 
@@ -76,8 +79,8 @@ export function jobSpec(i: ForwarderInputs): CeJobSpec {
     scale_cpu_limit: '0.25',
     scale_memory_limit: '0.5G',
   }
-  if (i.image) return {image_reference: i.image, run_commands: [], run_arguments: args, ...common}
-  return {image_reference: DEFAULT_NODE_IMAGE, run_commands: ['npx'], run_arguments: ['-y', `flowlog@${i.version}`, ...args], ...common}
+  // The image's entrypoint is flowlog itself (the repository's Dockerfile): no package is fetched at run time.
+  return {image_reference: i.image, ...(i.imageSecret ? {image_secret: i.imageSecret} : {}), run_commands: [], run_arguments: args, ...common}
 }
 
 /** A stable hash of secret data (values never stored, only this). */
@@ -113,6 +116,8 @@ export function jobDiff(job: CeJob, spec: CeJobSpec): Partial<CeJobSpec> {
   const eqArr = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i])
   const image = (ref: unknown) => (typeof ref === 'string' && ref.trim() !== '' && !/\s/.test(ref) ? normaliseImage(ref) : String(ref))
   if (image(job.image_reference) !== image(spec.image_reference)) patch.image_reference = spec.image_reference
+  // merge-patch: null removes a pull secret the job no longer needs.
+  if ((job.image_secret || undefined) !== (spec.image_secret || undefined)) patch.image_secret = spec.image_secret ?? (null as unknown as string)
   if (!eqArr(arr(job.run_commands), arr(spec.run_commands))) patch.run_commands = spec.run_commands
   if (!eqArr(arr(job.run_arguments), arr(spec.run_arguments))) patch.run_arguments = spec.run_arguments
   if ((job.run_mode ?? 'task') !== spec.run_mode) patch.run_mode = spec.run_mode

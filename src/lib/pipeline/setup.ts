@@ -2,7 +2,11 @@
  * `flowlog setup` as ordered, resumable, idempotent steps over the IBM Cloud clients (ibm-cloud-apis.md §8):
  *
  *   account → resource-group → vpc → cos-instance → cos-key → bucket → authorization → collector → sink →
- *   project → secret → config-map → job → trigger (→ trigger-authorization) → config
+ *   project → service-id → job-policies → registry-namespace → job-api-key → registry-secret → build → image →
+ *   secret → config-map → job → trigger (→ trigger-authorization) → config
+ *
+ * The forwarder job runs as its own service ID with least privilege (docs/setup.md §4) and an image built from this
+ * repository's Dockerfile by a Code Engine build, pinned by digest (docs/setup.md §3); `--image` skips the build.
  *
  * Every step is get-or-create, then verify. Ids go to the state file as soon as they are known (a create is announced
  * first, so a lost answer is recognised as ours on the re-run); secrets (HMAC keys, ingestion key) go only to the
@@ -12,8 +16,9 @@ import {type FlowlogConfig, readConfig, updateConfig} from '../config/settings.j
 import type {Home} from '../config/home.js'
 import {ConfigError, registerSecret, RemoteError, UsageError} from '../errors.js'
 import {type CloudClients, createCloudClients} from '../ibmcloud/clients.js'
-import type {CeJobRun, CeProject} from '../ibmcloud/code-engine.js'
-import {cloudLogsIngressUrl} from '../ibmcloud/endpoints.js'
+import type {CeBuildRun, CeJobRun, CeProject} from '../ibmcloud/code-engine.js'
+import type {ServiceId} from '../ibmcloud/iam-identity.js'
+import {cloudLogsIngressUrl, isRetiredLogAnalysisUrl, retiredLogAnalysisError} from '../ibmcloud/endpoints.js'
 import {ApiAuthError, ConflictError, isNotFound, statusOf} from '../ibmcloud/http.js'
 import {
   conflictingPolicyId,
@@ -42,7 +47,7 @@ export interface SetupOptions {
   clients?: CloudClients
   timing?: Timing
   onProgress?: ProgressFn
-  /** flowlog's version, pinned in the default job image (`npx -y flowlog@<version>`). */
+  /** flowlog's version (the tag of the built image). */
   version: string
 }
 
@@ -57,7 +62,9 @@ export interface SetupResult {
 }
 
 export const NOTIFICATIONS_MANAGER_FALLBACK_CRN = 'crn:v1:bluemix:public:cloud-object-storage::::serviceRole:NotificationsManager'
-const ACTIVE_RUN = new Set(['pending', 'running'])
+/** Code Engine job-run status values (code-engine-go-sdk codeenginev2 JobRun status): pending, running, completed, failed. */
+export const JOB_RUN_STATUS = {pending: 'pending', running: 'running', completed: 'completed', failed: 'failed'} as const
+const ACTIVE_RUN = new Set<string>([JOB_RUN_STATUS.pending, JOB_RUN_STATUS.running])
 const GONE_PROJECT = new Set(['soft_deleted', 'pending_removal', 'hard_deleting', 'hard_deleted', 'deleting', 'deletion_failed', 'hard_deletion_failed'])
 
 interface Ctx {
@@ -85,6 +92,13 @@ interface Ctx {
   project?: CeProject
   secretReady?: boolean
   configMapReady?: boolean
+  serviceId?: ServiceId
+  /** The job's API key value (only in memory and in the Code Engine secrets). */
+  jobKeyValue?: string
+  /** The image the job runs (built and pinned by digest, or --image). */
+  image?: string
+  imageSecret?: string
+  buildChanged?: boolean
   jobAction?: SetupAction
   commands: string[]
 }
@@ -164,6 +178,8 @@ export async function runSetup(options: SetupOptions): Promise<SetupResult> {
       sink: answers.sink,
       trigger: answers.trigger,
       image: answers.image,
+      sourceRepo: answers.sourceRepo,
+      registryNamespace: answers.registryNamespace,
     }
     const ctx: Ctx = {o: {...options, answers}, c, store, dep, dry, timing, steps: [], names, account, region: answers.region, config, configPatch: {}, commands: []}
     step(ctx, 'account', 'exists', account)
@@ -182,6 +198,18 @@ export async function runSetup(options: SetupOptions): Promise<SetupResult> {
       for (const name of ['project', 'secret', 'config-map', 'job', 'trigger']) step(ctx, name, 'skipped', null, 'no sink: no forwarder')
     } else {
       await stepProject(ctx)
+      await stepServiceId(ctx)
+      await stepJobPolicies(ctx)
+      if (!answers.image) await stepRegistryNamespace(ctx)
+      await stepJobApiKey(ctx)
+      if (answers.image) {
+        ctx.image = answers.image
+        step(ctx, 'image', 'exists', answers.image, 'given with --image (no build)')
+      } else {
+        await stepRegistrySecret(ctx)
+        await stepBuild(ctx)
+        await stepImage(ctx)
+      }
       await stepSecret(ctx)
       await stepConfigMap(ctx)
       await stepJob(ctx)
@@ -557,6 +585,7 @@ async function stepCollector(ctx: Ctx): Promise<void> {
       await vpc.updateFlowLogCollector(found.id, {active: true})
       return step(ctx, 'collector', 'updated', found.id, 'activated')
     }
+    if (!ctx.dry && found.lifecycle_state !== undefined && found.lifecycle_state !== 'stable') found = await waitForCollector(ctx, found)
     return step(ctx, 'collector', 'exists', found.id, found.name)
   }
   if (ctx.dry || !ctx.bucketReady || !ctx.policyReady) return step(ctx, 'collector', 'planned', null, `would create ${collectorName} on ${target.kind} ${target.name ?? target.id}`)
@@ -573,8 +602,9 @@ async function stepCollector(ctx: Ctx): Promise<void> {
           resource_group: {id: ctx.rg!.id},
         })
       } catch (error) {
-        // The authorization takes seconds to propagate: retry 403.
-        if (error instanceof ApiAuthError && error.status === 403) {
+        // A collector created right after its authorization is refused until the policy propagates: VPC answers
+        // with code `service_error` (or a 403). Retry those, with backoff, for up to authorizationPropagationMs.
+        if (isPropagationRefusal(error)) {
           lastError = error
           return undefined
         }
@@ -587,7 +617,8 @@ async function stepCollector(ctx: Ctx): Promise<void> {
     },
     ctx.timing,
     ctx.timing.authorizationPropagationMs,
-    () => progress(ctx, 'collector', 'waiting for the authorization to propagate (403)'),
+    (waited) =>
+      progress(ctx, 'collector', `the authorization is still propagating (${statusOf(lastError) ?? ''} ${(lastError as {apiCode?: string})?.apiCode ?? ''}): retrying (${Math.round(waited / 1000)} s of up to ${Math.round(ctx.timing.authorizationPropagationMs / 1000)} s)`.replace(/\( +/, '(').replace(/ +\)/, ')')),
   ).then((c) => {
     // Still refused after the propagation window: nothing was created.
     if (!c) throw Object.assign(new Error('refused'), {refused: true})
@@ -598,16 +629,51 @@ async function stepCollector(ctx: Ctx): Promise<void> {
   })
   if (!created) {
     await setRec(ctx, 'collector', rec(ctx, 'collector')?.pending ? undefined : rec(ctx, 'collector'))
-    const e = lastError as ApiAuthError
-    throw new ApiAuthError(`${e.message} (still refused after ${Math.round(ctx.timing.authorizationPropagationMs / 1000)} s)`, {status: 403, body: e.body}, {
-      suggestions: [
-        'The is/flow-log-collector → COS Writer authorization may still be propagating: run `flowlog setup` again in a minute',
-        'A bucket with IP allowlists or private-only access also refuses flow logs',
-      ],
-    })
+    const e = lastError as Error & {status?: number; body?: unknown; apiCode?: string}
+    const message = `${e.message} (still refused after ${Math.round(ctx.timing.authorizationPropagationMs / 1000)} s of retries)`
+    const suggestions = [
+      'The is/flow-log-collector → COS Writer authorization may still be propagating: run `flowlog setup` again in a minute',
+      'A bucket with IP allowlists or private-only access also refuses flow logs',
+    ]
+    if (e instanceof ApiAuthError) throw new ApiAuthError(message, {status: e.status, body: e.body, apiCode: e.apiCode}, {suggestions})
+    throw new RemoteError(message, {status: e.status, code: 'authorization_propagation', suggestions})
   }
   await setRec(ctx, 'collector', {id: created.id, name: created.name, created: true})
-  step(ctx, 'collector', 'created', created.id, created.name)
+  const stable = await waitForCollector(ctx, created)
+  step(ctx, 'collector', 'created', stable.id, `${stable.name} (${stable.lifecycle_state ?? 'stable'})`)
+}
+
+/** Whether a collector create was refused because its authorization has not propagated yet: `service_error` or 403. */
+export function isPropagationRefusal(error: unknown): boolean {
+  if (error instanceof ApiAuthError && error.status === 403) return true
+  const code = (error as {apiCode?: unknown})?.apiCode
+  return code === 'service_error'
+}
+
+/** Collectors are born `pending` (vpc-node-sdk vpc/v1.ts FlowLogCollector.LifecycleState): wait for `stable`. */
+async function waitForCollector(ctx: Ctx, collector: FlowLogCollector): Promise<FlowLogCollector> {
+  if (collector.lifecycle_state === 'stable' || collector.lifecycle_state === undefined) return collector
+  let last = collector
+  const done = await pollUntil(
+    async () => {
+      last = await ctx.c.vpc.getFlowLogCollector(collector.id)
+      if (last.lifecycle_state === 'failed' || last.lifecycle_state === 'deleting' || last.lifecycle_state === 'suspended') {
+        throw new RemoteError(`flow log collector ${last.name} (${last.id}) is ${last.lifecycle_state}, not stable`, {
+          suggestions: [`Delete it (ibmcloud is flow-log-delete ${last.id}) and run \`flowlog setup\` again`, 'Check the bucket still exists and the authorization is in place (`flowlog doctor`)'],
+        })
+      }
+      return last.lifecycle_state === 'stable' ? last : undefined
+    },
+    ctx.timing,
+    ctx.timing.collectorTimeoutMs,
+    () => progress(ctx, 'collector', `waiting for ${collector.name} to become stable (it is ${last.lifecycle_state})`),
+  )
+  if (!done) {
+    throw new RemoteError(`flow log collector ${collector.name} (${collector.id}) is still ${last.lifecycle_state} after ${Math.round(ctx.timing.collectorTimeoutMs / 1000)} s`, {
+      suggestions: ['Run `flowlog setup` again later: it resumes where it stopped'],
+    })
+  }
+  return done
 }
 
 async function stepSink(ctx: Ctx): Promise<void> {
@@ -618,6 +684,7 @@ async function stepSink(ctx: Ctx): Promise<void> {
     return step(ctx, 'sink', 'skipped', null, 'no sink: objects stay in COS (flowlog pull/search read them)')
   }
   if (sink === 'logdna') {
+    if (isRetiredLogAnalysisUrl(endpoints.logdna)) throw retiredLogAnalysisError(endpoints.logdna)
     const key = ctx.o.answers.logdnaIngestionKey!
     ctx.configPatch.sink = 'logdna'
     ctx.configPatch.logdnaUrl = endpoints.logdna
@@ -691,7 +758,8 @@ async function stepProject(ctx: Ctx): Promise<void> {
 }
 
 function forwarderInputs(ctx: Ctx): ForwarderInputs | undefined {
-  if (!ctx.cos || !ctx.hmac) return undefined
+  if (!ctx.cos || !ctx.hmac || !ctx.image) return undefined
+  if (ctx.o.answers.sink === 'cloud-logs' && !ctx.jobKeyValue) return undefined
   const endpoints = ctx.c.endpoints
   const env = ctx.o.env ?? process.env
   return {
@@ -705,14 +773,350 @@ function forwarderInputs(ctx: Ctx): ForwarderInputs | undefined {
     logdnaUrl: endpoints.logdna,
     logdnaIngestionKey: ctx.o.answers.logdnaIngestionKey,
     cloudLogsUrl: ctx.logs?.url,
-    apiKey: ctx.c.apiKey,
+    jobApiKey: ctx.jobKeyValue,
     iamUrl: env.FLOWLOG_IAM_URL ? endpoints.iam : undefined,
     trigger: ctx.o.answers.trigger,
-    image: ctx.o.answers.image,
-    version: ctx.o.version,
+    image: ctx.image,
+    imageSecret: ctx.imageSecret,
     secretName: ctx.names.secret,
     configMapName: ctx.names.configMap,
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The job's identity (least privilege, docs/setup.md §4) and image (docs/setup.md §3)
+// ---------------------------------------------------------------------------------------------------------------
+
+export const SENDER_ROLE_CRN = 'crn:v1:bluemix:public:logs::::serviceRole:Sender'
+export const READER_ROLE_CRN = 'crn:v1:bluemix:public:iam::::serviceRole:Reader'
+
+/** The access policies the job's service ID gets: what each grants, on exactly which resource. */
+export function jobPolicies(a: {account: string; iamId: string; logsGuid?: string; cosGuid?: string; bucket: string; registryNamespace?: string}): Array<{key: string; detail: string; proto: PolicyPrototype}> {
+  const subject = [{attributes: [{name: 'iam_id', value: a.iamId}]}]
+  const out: Array<{key: string; detail: string; proto: PolicyPrototype}> = []
+  if (a.logsGuid) {
+    out.push({
+      key: 'jobPolicyLogs',
+      detail: `Sender on Cloud Logs instance ${a.logsGuid} only`,
+      proto: {
+        type: 'access',
+        subjects: subject,
+        roles: [{role_id: SENDER_ROLE_CRN}],
+        resources: [{attributes: [{name: 'accountId', value: a.account}, {name: 'serviceName', value: 'logs'}, {name: 'serviceInstance', value: a.logsGuid}]}],
+        description: 'flowlog: the forwarder job may send logs to its Cloud Logs instance',
+      },
+    })
+  }
+  if (a.cosGuid && a.logsGuid) {
+    out.push({
+      key: 'jobPolicyBucket',
+      // The remote ledger (flowlog/ledger/) is written by the job. IAM v1 access policies cannot narrow Writer to
+      // a prefix, so Writer covers the bucket (and only that bucket).
+      detail: `Reader and Writer on bucket ${a.bucket} only (Writer for the remote ledger flowlog/ledger/: a v1 policy cannot narrow it to that prefix)`,
+      proto: {
+        type: 'access',
+        subjects: subject,
+        roles: [{role_id: READER_ROLE_CRN}, {role_id: WRITER_ROLE_CRN}],
+        resources: [
+          {
+            attributes: [
+              {name: 'accountId', value: a.account},
+              {name: 'serviceName', value: 'cloud-object-storage'},
+              {name: 'serviceInstance', value: a.cosGuid},
+              {name: 'resourceType', value: 'bucket'},
+              {name: 'resource', value: a.bucket},
+            ],
+          },
+        ],
+        description: 'flowlog: the forwarder job may read its flow-log bucket and keep its ledger there',
+      },
+    })
+  }
+  if (a.registryNamespace) {
+    out.push({
+      key: 'jobPolicyRegistry',
+      detail: `Reader and Writer on Container Registry namespace ${a.registryNamespace} only (push the built image, pull it for the job)`,
+      proto: {
+        type: 'access',
+        subjects: subject,
+        roles: [{role_id: READER_ROLE_CRN}, {role_id: WRITER_ROLE_CRN}],
+        resources: [
+          {
+            attributes: [
+              {name: 'accountId', value: a.account},
+              {name: 'serviceName', value: 'container-registry'},
+              {name: 'resourceType', value: 'namespace'},
+              {name: 'resource', value: a.registryNamespace},
+            ],
+          },
+        ],
+        description: 'flowlog: the forwarder build may push, and the job pull, its image',
+      },
+    })
+  }
+  return out
+}
+
+/** Whether an existing policy grants what `proto` grants, to the same subject, on the same resource. */
+export function samePolicy(p: Policy, proto: PolicyPrototype): boolean {
+  const same = (x: Record<string, string>, y: Record<string, string>) => Object.keys(x).length === Object.keys(y).length && Object.entries(y).every(([k, v]) => x[k] === v)
+  const yRes: Record<string, string> = {}
+  for (const a of proto.resources[0].attributes) yRes[a.name] = a.value
+  const ySub: Record<string, string> = {}
+  for (const a of proto.subjects[0].attributes) ySub[a.name] = a.value
+  const roles = new Set((p.roles ?? []).map((r) => r.role_id))
+  return (p.type ?? proto.type) === proto.type && same(attrsOf(p.subjects?.[0]), ySub) && same(attrsOf(p.resources?.[0]), yRes) && proto.roles.every((r) => roles.has(r.role_id))
+}
+
+async function stepServiceId(ctx: Ctx): Promise<void> {
+  const name = ctx.names.serviceId
+  const idc = ctx.c.identity
+  const r = rec(ctx, 'serviceId')
+  let sid = r?.id ? await idc.getServiceId(r.id) : undefined
+  sid ??= await idc.findServiceId(ctx.account, name)
+  let action: SetupAction = 'exists'
+  if (!sid) {
+    if (ctx.dry) return step(ctx, 'service-id', 'planned', null, `would create service ID ${name} for the forwarder job`)
+    sid = await intend(ctx, 'serviceId', {name}, () => idc.createServiceId({account_id: ctx.account, name, description: 'flowlog: the forwarder job (Code Engine) runs as this service ID'}))
+    action = 'created'
+  }
+  await setRec(ctx, 'serviceId', {id: sid.id, name: sid.name, iamId: sid.iam_id, created: action === 'created' || ours(r)})
+  ctx.serviceId = sid
+  step(ctx, 'service-id', action, sid.id, `${name} (${sid.iam_id}): the job's own identity, not your API key`)
+}
+
+async function stepJobPolicies(ctx: Ctx): Promise<void> {
+  const sid = ctx.serviceId
+  const namespace = ctx.o.answers.image ? undefined : (ctx.o.answers.registryNamespace ?? ctx.names.registryNamespace)
+  if (!sid) return step(ctx, 'job-policies', 'planned', null, 'would grant the service ID Sender on the Cloud Logs instance and Reader/Writer on the bucket')
+  const wanted = jobPolicies({
+    account: ctx.account,
+    iamId: sid.iam_id,
+    logsGuid: ctx.o.answers.sink === 'cloud-logs' ? ctx.logs?.guid : undefined,
+    cosGuid: ctx.cos?.guid,
+    bucket: ctx.names.bucket,
+    registryNamespace: namespace,
+  })
+  const existing = await ctx.c.platform.listAccessPolicies(ctx.account, sid.iam_id)
+  for (const w of wanted) {
+    const r = rec(ctx, w.key)
+    const found = existing.find((p) => samePolicy(p, w.proto))
+    const name = `job-policy:${w.key.replace(/^jobPolicy/, '').toLowerCase()}`
+    if (found) {
+      await setRec(ctx, w.key, {id: found.id, created: ours(r)})
+      step(ctx, name, 'exists', found.id, w.detail)
+      continue
+    }
+    if (ctx.dry) {
+      step(ctx, name, 'planned', null, `would grant ${w.detail}`)
+      continue
+    }
+    try {
+      const created = await intend(ctx, w.key, {}, () => ctx.c.platform.createPolicy(w.proto))
+      await setRec(ctx, w.key, {id: created.id, created: true})
+      step(ctx, name, 'created', created.id, w.detail)
+    } catch (error) {
+      const id = error instanceof ConflictError ? conflictingPolicyId(error.body) : undefined
+      if (!id) throw error
+      await setRec(ctx, w.key, {id, created: ours(r)})
+      step(ctx, name, 'exists', id, w.detail)
+    }
+  }
+}
+
+async function stepRegistryNamespace(ctx: Ctx): Promise<void> {
+  const ns = ctx.o.answers.registryNamespace ?? ctx.names.registryNamespace
+  const r = rec(ctx, 'registryNamespace')
+  const have = await ctx.c.registry.listNamespaces(ctx.account)
+  if (have.includes(ns)) {
+    await setRec(ctx, 'registryNamespace', {id: ns, name: ns, created: ours(r)})
+    return step(ctx, 'registry-namespace', 'exists', ns, `${ctx.c.endpoints.registryServer}/${ns}`)
+  }
+  if (ctx.dry) return step(ctx, 'registry-namespace', 'planned', ns, `would create ${ctx.c.endpoints.registryServer}/${ns}`)
+  let outcome: 'created' | 'exists'
+  try {
+    outcome = await intend(ctx, 'registryNamespace', {id: ns, name: ns}, () => ctx.c.registry.ensureNamespace(ctx.account, ns, ctx.rg!.id))
+  } catch (error) {
+    if (error instanceof ConflictError) {
+      throw new UsageError(`the Container Registry namespace ${ns} belongs to another account (namespaces are unique per registry region)`, {
+        suggestions: [`Choose another with --registry-namespace, e.g. --registry-namespace ${ns.slice(0, 25)}-${Math.random().toString(36).slice(2, 6)}`],
+      })
+    }
+    throw error
+  }
+  await setRec(ctx, 'registryNamespace', {id: ns, name: ns, created: outcome === 'created' || ours(r)})
+  step(ctx, 'registry-namespace', outcome, ns, `${ctx.c.endpoints.registryServer}/${ns}`)
+}
+
+/** The job's API key: kept while the Code Engine secret still holds its value, else a new one replaces it. */
+async function stepJobApiKey(ctx: Ctx): Promise<void> {
+  const sid = ctx.serviceId
+  const name = ctx.names.jobApiKey
+  if (!sid || !ctx.project) return step(ctx, 'job-api-key', 'planned', null, `would create API key ${name} (stored only in the Code Engine secrets)`)
+  const idc = ctx.c.identity
+  const pid = ctx.project.id
+  const keys = await idc.listApiKeys(ctx.account, sid.iam_id)
+  const r = rec(ctx, 'jobApiKey')
+  const alive = r?.id ? keys.find((k) => k.id === r.id) : keys.find((k) => k.name === name)
+  const fromSecret = async (secretName: string, field: string) => {
+    const sec = await ctx.c.ce.getSecret(pid, secretName)
+    const v = sec && readableData(sec.data) ? sec.data[field] : undefined
+    return v && v !== '' ? v : undefined
+  }
+  const known = alive
+    ? ctx.o.answers.sink === 'cloud-logs'
+      ? await fromSecret(ctx.names.secret, 'IBMCLOUD_API_KEY')
+      : await fromSecret(ctx.names.registrySecret, 'password')
+    : undefined
+  if (alive && known) {
+    registerSecret(known)
+    ctx.jobKeyValue = known
+    await setRec(ctx, 'jobApiKey', {id: alive.id, name: alive.name, created: ours(r)})
+    return step(ctx, 'job-api-key', 'exists', alive.id, `${alive.name} (its value lives only in the Code Engine secrets)`)
+  }
+  if (ctx.dry) return step(ctx, 'job-api-key', 'planned', alive?.id ?? null, `would create API key ${name} for service ID ${sid.name}`)
+  // A key whose value is nowhere to be read any more is useless: replace the ones setup made.
+  for (const k of keys.filter((x) => x.name === name)) {
+    try {
+      await idc.deleteApiKey(k.id)
+    } catch (error) {
+      if (!isNotFound(error)) throw error
+    }
+  }
+  const key = await intend(ctx, 'jobApiKey', {name}, () =>
+    idc.createApiKey({name, iam_id: sid.iam_id, account_id: ctx.account, description: 'flowlog: the forwarder job key (kept only in its Code Engine secrets)'}),
+  )
+  registerSecret(key.apikey)
+  ctx.jobKeyValue = key.apikey
+  await setRec(ctx, 'jobApiKey', {id: key.id, name, created: true})
+  step(ctx, 'job-api-key', alive ? 'updated' : 'created', key.id, `${name} (stored only in the Code Engine secrets, never in flowlog's files)`)
+}
+
+/** Create or update a Code Engine secret; whether it changed. */
+async function ensureSecret(ctx: Ctx, key: string, stepName: string, name: string, format: string, data: Record<string, string>): Promise<void> {
+  const ce = ctx.c.ce
+  const pid = ctx.project!.id
+  const hash = dataHash(data)
+  const r = rec(ctx, key)
+  const existing = await ce.getSecret(pid, name)
+  if (!existing) {
+    if (ctx.dry) return step(ctx, stepName, 'planned', null, `would create secret ${name}`)
+    const s = await intend(ctx, key, {name}, () => ce.createSecret(pid, {name, format, data}))
+    await setRec(ctx, key, {id: name, name, hash, created: true})
+    return step(ctx, stepName, 'created', s.id ?? name, name)
+  }
+  const same = readableData(existing.data) ? sameData(existing.data, data) : r?.hash === hash
+  if (same) {
+    await setRec(ctx, key, {id: name, name, hash, created: ours(r)})
+    return step(ctx, stepName, 'exists', existing.id ?? name, name)
+  }
+  if (ctx.dry) return step(ctx, stepName, 'planned', existing.id ?? name, `would update secret ${name}`)
+  await ce.replaceSecret(pid, name, existing.entity_tag, {format: existing.format ?? format, data})
+  await setRec(ctx, key, {id: name, name, hash, created: ours(r)})
+  step(ctx, stepName, 'updated', existing.id ?? name, name)
+}
+
+async function stepRegistrySecret(ctx: Ctx): Promise<void> {
+  const name = ctx.names.registrySecret
+  if (!ctx.project || !ctx.jobKeyValue) return step(ctx, 'registry-secret', 'planned', null, `would create registry secret ${name} (the service ID's key)`)
+  await ensureSecret(ctx, 'registrySecret', 'registry-secret', name, 'registry', {server: ctx.c.endpoints.registryServer, username: 'iamapikey', password: ctx.jobKeyValue})
+  ctx.imageSecret = name
+}
+
+function buildSpec(ctx: Ctx) {
+  const ns = ctx.o.answers.registryNamespace ?? ctx.names.registryNamespace
+  return {
+    output_image: `${ctx.c.endpoints.registryServer}/${ns}/flowlog:${ctx.o.version}`,
+    output_secret: ctx.names.registrySecret,
+    strategy_type: 'dockerfile' as const,
+    source_type: 'git' as const,
+    source_url: ctx.o.answers.sourceRepo ?? '',
+    strategy_spec_file: 'Dockerfile',
+    strategy_size: 'medium' as const,
+    timeout: 1200,
+  }
+}
+
+async function stepBuild(ctx: Ctx): Promise<void> {
+  const name = ctx.names.build
+  const src = ctx.o.answers.sourceRepo
+  if (!src) {
+    throw new UsageError('no source repository to build the forwarder image from', {
+      suggestions: ['Pass --source-repo https://github.com/<owner>/flowlog (a git URL holding this Dockerfile)', 'or --image <registry>/<namespace>/<name>@sha256:… for an image you pushed'],
+    })
+  }
+  if (!ctx.project || !ctx.imageSecret) return step(ctx, 'build', 'planned', null, `would create Code Engine build ${name} of ${src} (Dockerfile)`)
+  const ce = ctx.c.ce
+  const pid = ctx.project.id
+  const spec = buildSpec(ctx)
+  const r = rec(ctx, 'build')
+  let existing = await ce.getBuild(pid, name)
+  let action: SetupAction = 'exists'
+  if (existing && (existing.source_url !== spec.source_url || existing.output_image !== spec.output_image || existing.output_secret !== spec.output_secret)) {
+    if (ctx.dry) return step(ctx, 'build', 'planned', name, `would replace build ${name} (source or output changed)`)
+    await ce.deleteBuild(pid, name)
+    existing = undefined
+    action = 'updated'
+  }
+  if (!existing) {
+    if (ctx.dry) return step(ctx, 'build', 'planned', null, `would create Code Engine build ${name} of ${src} (Dockerfile)`)
+    await intend(ctx, 'build', {name}, () => ce.createBuild(pid, {name, ...spec}))
+    if (action === 'exists') action = 'created'
+    ctx.buildChanged = true
+  }
+  await setRec(ctx, 'build', {id: name, name, created: action !== 'exists' || ours(r)})
+  step(ctx, 'build', action, name, `${src} → ${spec.output_image}`)
+}
+
+/** A build run is over when it is neither pending nor running; `failed` is the one failure value. */
+function buildRunOver(run: CeBuildRun): boolean {
+  return run.status !== 'pending' && run.status !== 'running' && run.status !== undefined
+}
+
+async function stepImage(ctx: Ctx): Promise<void> {
+  const r = rec(ctx, 'buildRun')
+  if (r?.image && !ctx.buildChanged) {
+    ctx.image = String(r.image)
+    return step(ctx, 'image', 'exists', ctx.image, `built by ${r.name ?? 'a build run'}; pinned by digest`)
+  }
+  if (!ctx.project || !rec(ctx, 'build')) return step(ctx, 'image', 'planned', null, 'would run the build and pin the job to the image digest')
+  const ce = ctx.c.ce
+  const pid = ctx.project.id
+  const repo = buildSpec(ctx).output_image.replace(/:[^/:]+$/, '')
+  if (!ctx.buildChanged) {
+    // No record (a lost state file): adopt the newest finished run of this build.
+    const runs = (await ce.listBuildRuns(pid, ctx.names.build)).filter((x) => buildRunOver(x) && x.status !== 'failed' && x.status_details?.output_digest)
+    const newest = runs.sort((a, b) => String(b.created_at ?? '').localeCompare(String(a.created_at ?? '')))[0]
+    if (newest) {
+      ctx.image = `${repo}@${newest.status_details!.output_digest}`
+      if (!ctx.dry) await setRec(ctx, 'buildRun', {id: newest.name, name: newest.name, image: ctx.image, created: ours(r)})
+      return step(ctx, 'image', 'exists', ctx.image, `built by ${newest.name}; pinned by digest`)
+    }
+  }
+  if (ctx.dry) return step(ctx, 'image', 'planned', null, 'would run the build and pin the job to the image digest')
+  progress(ctx, 'image', `building the forwarder image (${ctx.names.build})`)
+  const run = await intend(ctx, 'buildRun', {}, () => ce.createBuildRun(pid, {build_name: ctx.names.build}))
+  await setRec(ctx, 'buildRun', {id: run.name, name: run.name, created: true})
+  let last: CeBuildRun = run
+  const done = await pollUntil(
+    async () => {
+      last = (await ce.getBuildRun(pid, run.name)) ?? last
+      if (last.status === 'failed') {
+        throw new RemoteError(`build run ${run.name} failed${last.status_details?.reason ? `: ${last.status_details.reason}` : ''}`, {
+          suggestions: [`Read its logs: ibmcloud ce buildrun logs --name ${run.name}`, 'Check --source-repo holds the Dockerfile and is reachable', 'Then run `flowlog setup` again'],
+        })
+      }
+      return buildRunOver(last) && last.status_details?.output_digest ? last : undefined
+    },
+    ctx.timing,
+    ctx.timing.buildTimeoutMs,
+    () => progress(ctx, 'image', `waiting for build run ${run.name} (${last.status ?? 'pending'})`),
+  )
+  if (!done) throw new RemoteError(`build run ${run.name} is still ${last.status} after ${Math.round(ctx.timing.buildTimeoutMs / 60_000)} min`, {suggestions: ['Run `flowlog setup` again later: it resumes where it stopped']})
+  const image = `${repo}@${done.status_details!.output_digest}`
+  ctx.image = image
+  await setRec(ctx, 'buildRun', {id: run.name, name: run.name, image, created: true})
+  step(ctx, 'image', 'created', image, `built by ${run.name}; the job is pinned to this digest`)
 }
 
 async function stepSecret(ctx: Ctx): Promise<void> {
@@ -820,7 +1224,7 @@ async function stepTrigger(ctx: Ctx): Promise<void> {
   const r = rec(ctx, 'jobRun')
   const runs = await ce.listJobRuns(pid, job)
   const newest = (list: CeJobRun[]) => [...list].sort((a, b) => String(b.created_at ?? '').localeCompare(String(a.created_at ?? '')))
-  const live = newest(runs.filter((x) => ACTIVE_RUN.has(String(x.status))))[0] ?? newest(runs.filter((x) => x.status === 'succeeded'))[0]
+  const live = newest(runs.filter((x) => ACTIVE_RUN.has(String(x.status))))[0] ?? newest(runs.filter((x) => x.status === JOB_RUN_STATUS.completed))[0]
   if (live && ctx.jobAction !== 'updated') {
     await setRec(ctx, 'jobRun', {id: live.name, name: live.name, created: ours(r)})
     return step(ctx, 'trigger', 'exists', live.name, `poll mode: run ${live.name} is ${live.status}`)

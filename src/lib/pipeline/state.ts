@@ -28,6 +28,8 @@ export interface SavedAnswers {
   sink: SinkKind
   trigger: TriggerKind
   image?: string
+  sourceRepo?: string
+  registryNamespace?: string
 }
 
 export interface Deployment {

@@ -2,7 +2,8 @@
  * `flowlog teardown`: remove everything setup created for one deployment (from the state file) and nothing else, in
  * reverse dependency order (ibm-cloud-apis.md §9), treating 404 as already done:
  *
- *   collector → job runs → job → secret → config map → subscription (printed) → project (+ reclaim) →
+ *   collector → job runs → job → secret → config map → build run → build → registry secret → project (+ reclaim;
+ *   its COS subscription goes with it) → job API key → job access policies → service ID → registry namespace →
  *   Code Engine → COS policy → flow-log → COS policy → bucket (emptied) → COS key → sink instance (+ reclaim) →
  *   COS instance (+ reclaim) → config entries and the state entry
  *
@@ -53,6 +54,38 @@ export function selectDeployment(deployments: Deployment[], want: {region?: stri
   throw new UsageError(`the state file holds ${list.length} deployments: choose one`, {
     suggestions: list.map((d) => `--region ${d.region} --basename ${d.basename}`),
   })
+}
+
+const KIND: Record<string, string> = {
+  collector: 'flow log collector',
+  jobRun: 'Code Engine job run',
+  job: 'Code Engine job',
+  secret: 'Code Engine secret',
+  configMap: 'Code Engine config map',
+  buildRun: 'Code Engine build run',
+  build: 'Code Engine build',
+  registrySecret: 'Code Engine registry secret',
+  project: 'Code Engine project',
+  subscription: 'COS subscription (with the project)',
+  jobApiKey: 'API key of the job service ID',
+  jobPolicyLogs: 'IAM access policy (Sender)',
+  jobPolicyBucket: 'IAM access policy (bucket)',
+  jobPolicyRegistry: 'IAM access policy (registry)',
+  serviceId: 'IAM service ID',
+  registryNamespace: 'Container Registry namespace',
+  notificationsPolicy: 'IAM authorization (Code Engine → COS)',
+  authorization: 'IAM authorization (flow logs → COS)',
+  bucket: 'Object Storage bucket (and its flow logs)',
+  cosKey: 'Object Storage HMAC key',
+  sink: 'IBM Cloud Logs instance',
+  cosInstance: 'Object Storage instance',
+}
+
+/** What teardown deletes, one entry per resource with its kind (for the confirmation). */
+export function teardownList(dep: Deployment): Array<{kind: string; resource: string}> {
+  return Object.entries(dep.resources)
+    .filter(([, r]) => r.created || r.pending)
+    .map(([k, r]) => ({kind: KIND[k] ?? (k.startsWith('retired:collector:') ? 'flow log collector' : k), resource: String(r.name ?? r.id ?? '(being created)')}))
 }
 
 export async function describeTeardown(options: {home: Home; region?: string; basename?: string}): Promise<Deployment | undefined> {
@@ -198,21 +231,48 @@ export async function runTeardown(options: TeardownOptions): Promise<TeardownRes
       await remove('job', 'job', (r) => c.ce.deleteJob(pid, r.name ?? r.id!), (r) => r.name ?? null)
       await remove('secret', 'secret', (r) => c.ce.deleteSecret(pid, r.name ?? r.id!), (r) => r.name ?? null)
       await remove('config-map', 'configMap', (r) => c.ce.deleteConfigMap(pid, r.name ?? r.id!), (r) => r.name ?? null)
+      if (res.buildRun) {
+        await remove('build-run', 'buildRun', (r) => c.ce.deleteBuildRun(pid, r.name ?? r.id!), (r) => r.name ?? null)
+      }
+      await remove('build', 'build', (r) => c.ce.deleteBuild(pid, r.name ?? r.id!), (r) => r.name ?? null)
+      await remove('registry-secret', 'registrySecret', (r) => c.ce.deleteSecret(pid, r.name ?? r.id!), (r) => r.name ?? null)
     } else {
-      for (const k of ['jobRun', 'job', 'secret', 'configMap']) if (res[k]) await forget(k)
+      for (const k of ['jobRun', 'job', 'secret', 'configMap', 'buildRun', 'build', 'registrySecret']) if (res[k]) await forget(k)
     }
-    if (res.subscription) {
-      const name = res.subscription.name ?? `${dep.basename}-project-cos-to-job`
-      commands.push(`ibmcloud ce project select --name ${project?.name ?? `${dep.basename}-project`}`, `ibmcloud ce subscription cos delete --name ${name} --force`)
-      report('subscription', 'skipped', name, 'no REST API: run the printed ibmcloud command (deleting the project also removes it)')
-      await forget('subscription')
-    }
+    const projectOurs = Boolean(project && (project.created || project.pending) && project.id)
     await remove('project', 'project', async (r) => {
       if (!r.id) return false
       const gone = await c.ce.deleteProject(r.id)
       if (reclaim) await reclaimQuietly(r.id)
       return gone
     })
+    if (res.subscription) {
+      const name = res.subscription.name ?? `${dep.basename}-project-cos-to-job`
+      const projectGone = projectOurs && !res.project
+      if (projectGone) report('subscription', 'deleted', name, 'removed with its Code Engine project')
+      else {
+        // The project stays (setup did not create it, or deleting it failed): the subscription must go by hand.
+        commands.push(`ibmcloud ce project select --name ${project?.name ?? `${dep.basename}-project`}`, `ibmcloud ce subscription cos delete --name ${name} --force`)
+        report('subscription', 'skipped', name, 'no REST API: run the printed ibmcloud commands')
+      }
+      await forget('subscription')
+    }
+    // The job's identity: its API key, its access policies, then the service ID.
+    await remove('job-api-key', 'jobApiKey', async (r) => {
+      if (!r.id) return false
+      await c.identity.deleteApiKey(r.id)
+    })
+    for (const key of ['jobPolicyLogs', 'jobPolicyBucket', 'jobPolicyRegistry']) {
+      await remove(`job-policy:${key.replace(/^jobPolicy/, '').toLowerCase()}`, key, async (r) => {
+        if (!r.id) return false
+        await c.platform.deletePolicy(r.id)
+      })
+    }
+    await remove('service-id', 'serviceId', async (r) => {
+      if (!r.id) return false
+      await c.identity.deleteServiceId(r.id)
+    })
+    await remove('registry-namespace', 'registryNamespace', async (r) => c.registry.deleteNamespace(account, r.name ?? r.id!), (r) => r.name ?? r.id ?? null)
     // 3. Authorization policies: Code Engine → COS first, then flow logs → COS.
     await remove('trigger-authorization', 'notificationsPolicy', async (r) => {
       if (!r.id) return false

@@ -28,8 +28,12 @@ export interface Timing {
   provisionTimeoutMs?: number
   /** How long to wait for a Code Engine project (default 10 min). */
   projectTimeoutMs?: number
-  /** How long to retry the collector's 403 while the authorization propagates (default 90 s). */
+  /** How long to retry the collector's `service_error`/403 while the authorization propagates (default 2 min). */
   authorizationPropagationMs?: number
+  /** How long to wait for a new collector to become stable (default 5 min). */
+  collectorTimeoutMs?: number
+  /** How long to wait for the image build run (default 20 min). */
+  buildTimeoutMs?: number
   now?: () => number
 }
 
@@ -43,7 +47,9 @@ export function resolveTiming(t: Timing = {}, env: NodeJS.ProcessEnv = process.e
     pollIntervalMs: t.pollIntervalMs ?? (Number.isFinite(envInterval) && envInterval >= 0 && env.FLOWLOG_POLL_INTERVAL_MS !== '' && env.FLOWLOG_POLL_INTERVAL_MS !== undefined ? envInterval : 1000),
     provisionTimeoutMs: t.provisionTimeoutMs ?? 15 * 60_000,
     projectTimeoutMs: t.projectTimeoutMs ?? 10 * 60_000,
-    authorizationPropagationMs: t.authorizationPropagationMs ?? 90_000,
+    authorizationPropagationMs: t.authorizationPropagationMs ?? 120_000,
+    collectorTimeoutMs: t.collectorTimeoutMs ?? 5 * 60_000,
+    buildTimeoutMs: t.buildTimeoutMs ?? 20 * 60_000,
     now: t.now ?? Date.now,
   }
 }

@@ -145,7 +145,7 @@ export async function runWizard(options: WizardOptions): Promise<SetupAnswers> {
         default: 'poll',
       }))
 
-    return {region, resourceGroup, basename, vpc, target, bucket, sink, trigger, image: init.image, logdnaIngestionKey}
+    return {region, resourceGroup, basename, vpc, target, bucket, sink, trigger, image: init.image, sourceRepo: init.image ? undefined : init.sourceRepo, registryNamespace: init.registryNamespace, logdnaIngestionKey}
   } finally {
     if (!options.clientsFor) clients.close()
   }

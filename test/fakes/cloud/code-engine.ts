@@ -1,12 +1,15 @@
 /**
  * Fake Code Engine API v2: projects (creating → active after a few GETs; soft delete, reclaimable through the
  * Resource Controller), secrets and config maps (entity tags, PUT with If-Match), jobs (PATCH merge-patch with
- * If-Match) and job runs (pending → running → succeeded for tasks; daemons keep running). `version` is required.
+ * If-Match), job runs (pending → running → completed for tasks; daemons keep running: the JobRun status values of
+ * code-engine-go-sdk codeenginev2 are pending, running, completed, failed), builds and build runs (pending → running →
+ * the BuildRun success value, with status_details.output_digest). `version` is required.
  */
 import type {ServerResponse} from 'node:http'
 
 import {type Ctx, type Handler, isObject, makeService, platformError, q, route, sendJson} from './http.js'
-import type {CeEntity, CeJobRun, CeProject, FakeCloudState} from './state.js'
+import type {CeBuildRun, CeEntity, CeJobRun, CeProject, FakeCloudState} from './state.js'
+import {createHash} from 'node:crypto'
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
 const ENV_TYPES = new Set(['literal', 'config_map_full_reference', 'secret_full_reference', 'config_map_key_reference', 'secret_key_reference'])
@@ -60,7 +63,7 @@ export function codeEngineService(state: FakeCloudState): Handler {
       requested: 0,
       running: r.status === 'running' ? 1 : 0,
       start_time: r.status === 'pending' ? undefined : r.created_at,
-      succeeded: r.status === 'succeeded' ? 1 : 0,
+      succeeded: r.status === 'completed' ? 1 : 0,
       unknown: 0,
     },
   })
@@ -127,6 +130,11 @@ export function codeEngineService(state: FakeCloudState): Handler {
           return platformError(ctx.res, 400, 'invalid_format', 'format is required (generic, ssh_auth, registry, basic_auth, hmac_auth, tls, service_access, service_operator)')
         }
         if (!validData(ctx, b.data)) return
+        if (kind === 'secrets' && b.format === 'registry') {
+          const d = (b.data ?? {}) as Record<string, string>
+          const bad = Object.keys(d).find((k) => !['server', 'username', 'password', 'email'].includes(k))
+          if (bad || !d.server || !d.username || !d.password) return platformError(ctx.res, 400, 'invalid_data', 'a registry secret needs data.server, data.username and data.password (and optionally email) only')
+        }
         if (coll.has(ek(p.id, b.name))) return platformError(ctx.res, 409, 'resource_already_exists', `${noun} ${b.name} already exists`)
         const e: CeEntity = {
           projectId: p.id,
@@ -135,7 +143,7 @@ export function codeEngineService(state: FakeCloudState): Handler {
           entity_tag: nextTag(),
           created_at: state.now(),
           body: {
-            ...(kind === 'secrets' ? {format: b.format, resource_type: 'secret_generic_v2'} : {resource_type: 'config_map_v2'}),
+            ...(kind === 'secrets' ? {format: b.format, resource_type: b.format === 'registry' ? 'secret_registry_v2' : 'secret_generic_v2'} : {resource_type: 'config_map_v2'}),
             data: b.data ?? {},
           },
         }
@@ -180,6 +188,10 @@ export function codeEngineService(state: FakeCloudState): Handler {
         platformError(ctx.res, 400, 'invalid_image_reference', `image_reference ${String(b.image_reference)} is not a valid image reference (registry/namespace/name:tag)`)
         return false
       }
+    }
+    if (b.image_secret !== undefined && b.image_secret !== null && state.secrets.get(ek(p.id, String(b.image_secret)))?.body.format !== 'registry') {
+      platformError(ctx.res, 400, 'invalid_image_secret', `image_secret ${String(b.image_secret)} is not a registry secret of the project`)
+      return false
     }
     if (b.run_mode !== undefined && b.run_mode !== 'task' && b.run_mode !== 'daemon') {
       platformError(ctx.res, 400, 'invalid_run_mode', 'run_mode must be task or daemon')
@@ -232,13 +244,118 @@ export function codeEngineService(state: FakeCloudState): Handler {
     run_service_account: 'default',
   }
 
+
+  // ---- builds and build runs (codeenginev2 CreateBuildOptions / BuildRun) ------------------------------------
+  const BUILD_FIELDS = new Set(['name', 'output_image', 'output_secret', 'strategy_type', 'run_build_params', 'source_context_dir', 'source_revision', 'source_secret', 'source_type', 'source_url', 'strategy_size', 'strategy_spec_file', 'timeout'])
+  const buildJson = (e: CeEntity, p: CeProject) => ({...e.body, name: e.name, id: e.id, href: `${base(p.region)}/projects/${p.id}/builds/${e.name}`, entity_tag: e.entity_tag, created_at: e.created_at, project_id: p.id, region: p.region, resource_type: 'build_v2', status: 'ready'})
+  const buildRunJson = (r: CeBuildRun, p: CeProject) => {
+    const done = r.status !== 'pending' && r.status !== 'running'
+    return {
+      name: r.name,
+      id: r.id,
+      build_name: r.build_name,
+      href: `${base(p.region)}/projects/${p.id}/build_runs/${r.name}`,
+      created_at: r.created_at,
+      project_id: p.id,
+      region: p.region,
+      resource_type: 'build_run_v2',
+      output_image: r.output_image,
+      status: r.status,
+      status_details: {
+        ...(r.status === 'pending' ? {} : {start_time: r.created_at}),
+        ...(done ? {completion_time: state.now()} : {}),
+        ...(done && r.status !== 'failed' ? {output_digest: r.digest} : {}),
+        ...(r.status === 'failed' ? {reason: 'ExitCode'} : {}),
+      },
+    }
+  }
+  const buildRoutes = [
+    route('POST', '/projects/:pid/builds', (ctx) => {
+      const p = project(ctx)
+      if (!p) return
+      const b = ctx.json
+      if (!isObject(b) || typeof b.name !== 'string' || !NAME.test(b.name) || b.name.length > 63) return platformError(ctx.res, 400, 'invalid_name', 'a build needs a valid name')
+      const bad = Object.keys(b).find((k) => !BUILD_FIELDS.has(k))
+      if (bad) return platformError(ctx.res, 400, 'invalid_field', `unknown field ${bad}`)
+      for (const f of ['output_image', 'output_secret', 'strategy_type']) if (typeof b[f] !== 'string' || b[f] === '') return platformError(ctx.res, 400, 'missing_field', `${f} is required`)
+      if (!['dockerfile', 'buildpacks'].includes(String(b.strategy_type))) return platformError(ctx.res, 400, 'invalid_value', 'strategy_type must be dockerfile or buildpacks')
+      if (b.source_type !== undefined && !['git', 'local'].includes(String(b.source_type))) return platformError(ctx.res, 400, 'invalid_value', 'source_type must be git or local')
+      if ((b.source_type ?? 'git') === 'git' && (typeof b.source_url !== 'string' || !/^https:\/\//.test(b.source_url))) return platformError(ctx.res, 400, 'invalid_value', 'source_url must be an https git URL')
+      if (b.strategy_size !== undefined && !['small', 'medium', 'large', 'xlarge', 'xxlarge'].includes(String(b.strategy_size))) return platformError(ctx.res, 400, 'invalid_value', 'bad strategy_size')
+      const secret = state.secrets.get(ek(p.id, String(b.output_secret)))
+      if (!secret || secret.body.format !== 'registry') return platformError(ctx.res, 400, 'invalid_value', `output_secret ${String(b.output_secret)} is not a registry secret of the project`)
+      if (!/^[a-z0-9.-]+\.icr\.io\/[a-z0-9][-a-z0-9_]{3,29}\/[a-z0-9._/-]+(:[\w.-]+)?$/.test(String(b.output_image))) return platformError(ctx.res, 400, 'invalid_value', 'output_image must be <registry>/<namespace>/<repository>[:tag]')
+      if (state.builds.has(ek(p.id, b.name))) return platformError(ctx.res, 409, 'resource_already_exists', `build ${b.name} already exists`)
+      const {name: _n, ...rest} = b
+      const e: CeEntity = {projectId: p.id, name: b.name, id: state.uuid(), entity_tag: nextTag(), created_at: state.now(), body: {source_type: 'git', strategy_size: 'medium', strategy_spec_file: 'Dockerfile', timeout: 600, ...rest}}
+      state.builds.set(ek(p.id, b.name), e)
+      withEtag(ctx.res, 201, buildJson(e, p))
+    }),
+    route('GET', '/projects/:pid/builds/:name', (ctx) => {
+      const p = project(ctx, false)
+      if (!p) return
+      const e = state.builds.get(ek(p.id, ctx.params.name))
+      if (!e) return platformError(ctx.res, 404, 'build_not_found', `build ${ctx.params.name} not found`)
+      withEtag(ctx.res, 200, buildJson(e, p))
+    }),
+    route('DELETE', '/projects/:pid/builds/:name', (ctx) => {
+      const p = project(ctx, false)
+      if (!p) return
+      if (!state.builds.delete(ek(p.id, ctx.params.name))) return platformError(ctx.res, 404, 'build_not_found', `build ${ctx.params.name} not found`)
+      sendJson(ctx.res, 202, {})
+    }),
+    route('GET', '/projects/:pid/build_runs', (ctx) => {
+      const p = project(ctx, false)
+      if (!p) return
+      const build = q(ctx, 'build_name')
+      const runs = [...state.buildRuns.values()].filter((r) => r.projectId === p.id && (build === undefined || r.build_name === build))
+      for (const r of runs) tickBuild(r)
+      sendJson(ctx.res, 200, {build_runs: runs.map((r) => buildRunJson(r, p)), limit: 100})
+    }),
+    route('POST', '/projects/:pid/build_runs', (ctx) => {
+      const p = project(ctx)
+      if (!p) return
+      const b = ctx.json
+      if (!isObject(b) || typeof b.build_name !== 'string') return platformError(ctx.res, 400, 'invalid_body', 'build_name is required')
+      const bad = Object.keys(b).find((k) => !['build_name', 'name'].includes(k))
+      if (bad) return platformError(ctx.res, 400, 'invalid_field', `unknown field ${bad}`)
+      const build = state.builds.get(ek(p.id, b.build_name))
+      if (!build) return platformError(ctx.res, 404, 'build_not_found', `build ${b.build_name} not found`)
+      const name = typeof b.name === 'string' ? b.name : `${b.build_name}-run-${Math.random().toString(36).slice(2, 7)}`
+      const image = String(build.body.output_image)
+      const r: CeBuildRun = {projectId: p.id, name, id: state.uuid(), build_name: b.build_name, created_at: state.now(), status: 'pending', gets: 0, output_image: image, digest: `sha256:${createHash('sha256').update(image + name).digest('hex')}`}
+      state.buildRuns.set(ek(p.id, name), r)
+      sendJson(ctx.res, 202, buildRunJson(r, p))
+    }),
+    route('GET', '/projects/:pid/build_runs/:name', (ctx) => {
+      const p = project(ctx, false)
+      if (!p) return
+      const r = state.buildRuns.get(ek(p.id, ctx.params.name))
+      if (!r) return platformError(ctx.res, 404, 'build_run_not_found', `build run ${ctx.params.name} not found`)
+      tickBuild(r)
+      sendJson(ctx.res, 200, buildRunJson(r, p))
+    }),
+    route('DELETE', '/projects/:pid/build_runs/:name', (ctx) => {
+      const p = project(ctx, false)
+      if (!p) return
+      if (!state.buildRuns.delete(ek(p.id, ctx.params.name))) return platformError(ctx.res, 404, 'build_run_not_found', `build run ${ctx.params.name} not found`)
+      sendJson(ctx.res, 202, {})
+    }),
+  ]
+  const tickBuild = (r: CeBuildRun) => {
+    r.gets += 1
+    if (r.status === 'pending') r.status = 'running'
+    else if (r.status === 'running' && r.gets >= state.buildRunPolls) r.status = state.buildRunFinalStatus
+  }
+
   const tickRun = (r: CeJobRun) => {
     r.gets += 1
     if (r.status === 'pending') r.status = 'running'
-    else if (r.status === 'running' && r.runMode === 'task') r.status = 'succeeded'
+    else if (r.status === 'running' && r.runMode === 'task') r.status = 'completed'
   }
 
   return makeService('ce', state, [
+    ...buildRoutes,
     route('GET', '/projects', (ctx) => {
       const limit = Number(q(ctx, 'limit') ?? '50')
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) return platformError(ctx.res, 400, 'invalid_limit', 'limit must be 1..100')

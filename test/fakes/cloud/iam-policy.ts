@@ -94,6 +94,15 @@ export function iamPolicyService(state: FakeCloudState): Handler {
         return platformError(ctx.res, 400, 'invalid_account', 'accountId attributes must name the caller account')
       }
     }
+    if (b.type === 'access') {
+      // An access policy's subject is one identity (iam_id); its resource names the caller's account.
+      if (!subj.iam_id || Object.keys(subj).length !== 1) return platformError(ctx.res, 400, 'invalid_subject', 'an access policy subject must be exactly one iam_id attribute')
+      if (subj.iam_id.startsWith('iam-ServiceId-') && ![...state.serviceIds.values()].some((x) => x.iam_id === subj.iam_id)) {
+        return platformError(ctx.res, 400, 'invalid_subject', `iam_id ${subj.iam_id} does not exist`)
+      }
+      if (res.accountId !== caller?.accountId || !res.serviceName) return platformError(ctx.res, 400, 'invalid_resource', 'an access policy resource needs accountId (the caller account) and serviceName')
+      if (res.resourceType !== undefined && res.resource === undefined) return platformError(ctx.res, 400, 'invalid_resource', 'resourceType needs a resource attribute')
+    }
     const known = rolesFor(res.serviceName, subj.serviceName)
     for (const r of b.roles as Array<{role_id?: unknown}>) {
       if (!isObject(r) || typeof r.role_id !== 'string' || !known.some((k) => k.crn === r.role_id)) {
@@ -108,7 +117,8 @@ export function iamPolicyService(state: FakeCloudState): Handler {
             {
               code: 'policy_conflict_error',
               message: 'Failed to create policy.',
-              details: {conflicts_with: {etag: `1-${p.id}`, role: '', policy: render(p)}},
+              // platform-services-node-sdk iam-policy-management/v1.ts ConflictsWith: {etag, role, policy: <policy id>}
+              details: {conflicts_with: {etag: `1-${p.id}`, role: '', policy: state.conflictAsObject ? render(p) : p.id}},
             },
           ],
           status_code: 409,
@@ -134,10 +144,13 @@ export function iamPolicyService(state: FakeCloudState): Handler {
       const caller = state.tokens.get(bearer(ctx.req) ?? '')
       if (acct !== caller?.accountId) return platformError(ctx.res, 403, 'forbidden', `not authorized for account ${acct}`)
       const type = q(ctx, 'type')
+      const iamId = q(ctx, 'iam_id')
       const limit = Number(q(ctx, 'limit') ?? '50')
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) return platformError(ctx.res, 400, 'invalid_limit', 'limit must be 1..100')
       const start = Number(q(ctx, 'start') ?? '0')
-      const all = [...state.policies.values()].filter((p) => type === undefined || p.body.type === type)
+      const all = [...state.policies.values()].filter(
+        (p) => (type === undefined || p.body.type === type) && (iamId === undefined || attrs((p.body.subjects as unknown[])?.[0]).iam_id === iamId),
+      )
       const slice = all.slice(start, start + limit)
       const base = `https://iam.cloud.ibm.com/v1/policies?account_id=${acct}${type ? `&type=${type}` : ''}&limit=${limit}`
       sendJson(ctx.res, 200, {

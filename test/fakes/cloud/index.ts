@@ -20,6 +20,8 @@ import {codeEngineService, requireVersion} from './code-engine.js'
 import {cosService} from './cos.js'
 import {type Handler, isObject, readBody, sendJson} from './http.js'
 import {iamService} from './iam.js'
+import {iamIdentityService} from './iam-identity.js'
+import {registryService} from './registry.js'
 import {iamPolicyService} from './iam-policy.js'
 import {cloudLogsService, logdnaService} from './ingest.js'
 import {resourceControllerService, resourceManagerService} from './resource-controller.js'
@@ -98,6 +100,21 @@ function controlService(state: FakeCloudState): Handler {
   }
 }
 
+/** Serve `handler` under `mount` only: the prefix is stripped before the service sees the request. */
+function mounted(mount: string, handler: Handler): Handler {
+  return async (req, res) => {
+    const url = req.url ?? '/'
+    if (url !== mount && !url.startsWith(`${mount}/`) && !url.startsWith(`${mount}?`)) {
+      await readBody(req)
+      sendJson(res, 404, {errors: [{code: 'not_found', message: `no route ${req.method} ${url.split('?')[0]} (this service lives under ${mount})`}], status_code: 404})
+      return
+    }
+    req.url = url.slice(mount.length) || '/'
+    if (req.url.startsWith('?')) req.url = `/${req.url}`
+    return handler(req, res)
+  }
+}
+
 async function listen(handler: Handler): Promise<{server: Server; origin: string}> {
   const server = createServer((req, res) => {
     Promise.resolve(handler(req, res)).catch((error: unknown) => {
@@ -116,6 +133,9 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     authorizationCheck: ({bucket}) => state.collectorAuthorizedFor(bucket) && state.buckets.has(bucket),
     region: state.region,
     account: state.accountId,
+    collectorPolls: options.collectorPolls,
+    collectorFinalState: options.collectorFinalState,
+    propagationRefusals: options.propagationRefusals,
   })
   const seeded = seededIds(vpc)
   state.snapshotters.push(() => {
@@ -138,6 +158,7 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
 
   const services: Record<string, Handler> = {
     iam: iamService(state),
+    iamIdentity: iamIdentityService(state),
     resourceController: resourceControllerService(state),
     resourceManager: resourceManagerService(state),
     globalCatalog: catalogService(state),
@@ -145,26 +166,35 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     vpc: vpcService(state, vpc),
     codeEngine: requireVersion(codeEngineService(state)),
     cos: cosService(state),
+    containerRegistry: registryService(state),
     logdna: logdnaService(state),
     cloudLogs: cloudLogsService(state),
     control: controlService(state),
   }
   const servers: Server[] = []
   const urls: Record<string, string> = {}
+  // With `mountPaths`, every service but COS (S3 addressing) and the control server answers under a path of its
+  // own, as behind a gateway: clients must keep a base URL's path when they join it with an API path.
+  const mounts: Record<string, string> = options.mountPaths
+    ? {iam: '/iam', iamIdentity: '/iam-identity', resourceController: '/rc', resourceManager: '/rm', globalCatalog: '/gc', iamPolicy: '/iam-policy', vpc: '/vpc', codeEngine: '/ce', containerRegistry: '/icr', logdna: '/logdna', cloudLogs: '/cloudlogs'}
+    : {}
   for (const [name, handler] of Object.entries(services)) {
-    const {server, origin} = await listen(handler)
+    const mount = mounts[name]
+    const {server, origin} = await listen(mount ? mounted(mount, handler) : handler)
     servers.push(server)
-    urls[name] = origin
+    urls[name] = `${origin}${mount ?? ''}`
   }
   const env: Record<string, string> = {
     IBMCLOUD_API_KEY: state.apiKey,
     FLOWLOG_IAM_URL: urls.iam,
+    FLOWLOG_IAM_IDENTITY_URL: urls.iamIdentity,
     FLOWLOG_RESOURCE_CONTROLLER_URL: urls.resourceController,
     FLOWLOG_RESOURCE_MANAGER_URL: urls.resourceManager,
     FLOWLOG_GLOBAL_CATALOG_URL: `${urls.globalCatalog}/api/v1`,
     FLOWLOG_IAM_POLICY_URL: urls.iamPolicy,
     FLOWLOG_VPC_URL: `${urls.vpc}/v1`,
     FLOWLOG_CODE_ENGINE_URL: `${urls.codeEngine}/v2`,
+    FLOWLOG_CONTAINER_REGISTRY_URL: urls.containerRegistry,
     FLOWLOG_COS_ENDPOINT: urls.cos,
     FLOWLOG_LOGDNA_URL: urls.logdna,
     FLOWLOG_CLOUD_LOGS_URL: urls.cloudLogs,

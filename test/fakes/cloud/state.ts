@@ -172,6 +172,59 @@ export interface FakeCloudOptions {
   /** Log Analysis / Mezmo ingestion keys the fake ingest endpoint accepts. */
   ingestionKeys?: string[]
   region?: string
+  /** VPC fake: GETs before a new collector is stable, its final state, `service_error` refusals after authorization. */
+  collectorPolls?: number
+  collectorFinalState?: string
+  propagationRefusals?: number
+  /** Serve each service under a path of its own (base URLs carry a path). */
+  mountPaths?: boolean
+  /** 409 policy conflicts carry the policy object instead of its id (both forms exist). */
+  conflictAsObject?: boolean
+  /** GETs of a build run before it leaves pending/running (default 2). */
+  buildRunPolls?: number
+  /** Where a build run ends up (default the SDK's success value; `failed` to test the error). */
+  buildRunFinalStatus?: string
+}
+
+/** IAM Identity service ID (platform-services-node-sdk iam-identity/v1.ts ServiceId). */
+export interface ServiceId {
+  id: string
+  iam_id: string
+  account_id: string
+  name: string
+  description?: string
+  crn: string
+  entity_tag: string
+  created_at: string
+  modified_at: string
+  locked: boolean
+}
+
+/** IAM Identity API key (iam-identity/v1.ts ApiKey); `apikey` is the secret value. */
+export interface ApiKeyRecord {
+  id: string
+  iam_id: string
+  account_id: string
+  name: string
+  description?: string
+  crn: string
+  entity_tag: string
+  created_at: string
+  modified_at: string
+  locked: boolean
+  apikey: string
+}
+
+export interface CeBuildRun {
+  projectId: string
+  name: string
+  id: string
+  build_name: string
+  created_at: string
+  status: string
+  gets: number
+  output_image: string
+  digest: string
 }
 
 export class FakeCloudState {
@@ -192,6 +245,15 @@ export class FakeCloudState {
   readonly configMaps = new Map<string, CeEntity>()
   readonly jobs = new Map<string, CeEntity>()
   readonly jobRuns = new Map<string, CeJobRun>()
+  readonly builds = new Map<string, CeEntity>()
+  readonly buildRuns = new Map<string, CeBuildRun>()
+  readonly serviceIds = new Map<string, ServiceId>()
+  readonly identityKeys = new Map<string, ApiKeyRecord>()
+  /** Container Registry namespaces → owning account. */
+  readonly namespaces = new Map<string, string>()
+  readonly conflictAsObject: boolean
+  readonly buildRunPolls: number
+  readonly buildRunFinalStatus: string
   readonly ingested: Ingested[] = []
   readonly ingestionKeys: Set<string>
   readonly faults: Fault[] = []
@@ -209,6 +271,9 @@ export class FakeCloudState {
     this.provisioningPolls = options.provisioningPolls ?? 2
     this.projectPolls = options.projectPolls ?? 2
     this.onetimeCredentials = options.onetimeCredentials ?? false
+    this.conflictAsObject = options.conflictAsObject ?? false
+    this.buildRunPolls = options.buildRunPolls ?? 2
+    this.buildRunFinalStatus = options.buildRunFinalStatus ?? 'succeeded'
     this.region = options.region ?? 'us-south'
     this.ingestionKeys = new Set(options.ingestionKeys ?? ['fake-ingestion-key-0123456789abcdef'])
     const apiKey = options.apiKey ?? `fake-${randomBytes(18).toString('base64url')}`
@@ -311,6 +376,11 @@ export class FakeCloudState {
       config_maps: [...this.configMaps.values()].map((s) => ({project_id: s.projectId, name: s.name})),
       jobs: [...this.jobs.values()].map((s) => ({project_id: s.projectId, name: s.name})),
       job_runs: [...this.jobRuns.values()].map((s) => ({project_id: s.projectId, name: s.name, job_name: s.job_name, status: s.status})),
+      builds: [...this.builds.values()].map((s) => ({project_id: s.projectId, name: s.name})),
+      build_runs: [...this.buildRuns.values()].map((s) => ({project_id: s.projectId, name: s.name, status: s.status})),
+      registry_namespaces: [...this.namespaces.keys()].map((name) => ({name})),
+      service_ids: [...this.serviceIds.values()].map((s) => ({id: s.id, name: s.name})),
+      api_keys: [...this.identityKeys.values()].map((k) => ({id: k.id, name: k.name, iam_id: k.iam_id})),
     }
     for (const s of this.snapshotters) Object.assign(out, s())
     return out

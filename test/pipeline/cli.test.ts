@@ -121,6 +121,63 @@ describe('flowlog setup / doctor / teardown (CLI)', function () {
   })
 })
 
+/**
+ * The acceptance run of issue #12, exactly: every service of the fake answers under a path of its own
+ * (FLOWLOG_CLOUD_LOGS_URL=http://127.0.0.1:P/cloudlogs, FLOWLOG_VPC_URL=http://127.0.0.1:P/vpc/v1, …), so a client
+ * that resolves `/x` against the host instead of appending it to the base gets a 404.
+ */
+describe('flowlog setup / doctor / teardown (CLI) with base URLs that carry a path', function () {
+  this.timeout(180_000)
+  let cloud: FakeCloud
+  let home: {dir: string; cleanup: () => void}
+  let env: NodeJS.ProcessEnv
+  beforeEach(async () => {
+    cloud = await startFakeCloud({mountPaths: true})
+    home = tempHome('flowlog-cli-paths-')
+    env = {...cloud.env, FLOWLOG_HOME: home.dir, FLOWLOG_POLL_INTERVAL_MS: '5', FLOWLOG_HTTP_MAX_RETRIES: '0'}
+  })
+  afterEach(async () => {
+    await cloud.close()
+    home.cleanup()
+  })
+  const state = async () => (await (await fetch(`${cloud.env.FLOWLOG_FAKE_CLOUD_URL}/__state`)).json()) as Record<string, unknown[]>
+  const nonEmpty = (s: Record<string, unknown[]>) => Object.fromEntries(Object.entries(s).filter(([, v]) => v.length > 0))
+
+  it('setup succeeds, a rerun changes nothing, doctor has no failed check but "no objects yet", teardown leaves nothing', async () => {
+    const urlVars = Object.keys(cloud.env).filter((k) => /^FLOWLOG_.*_URL$/.test(k) && k !== 'FLOWLOG_FAKE_CLOUD_URL')
+    expect(urlVars).to.include.members(['FLOWLOG_IAM_URL', 'FLOWLOG_IAM_IDENTITY_URL', 'FLOWLOG_RESOURCE_CONTROLLER_URL', 'FLOWLOG_RESOURCE_MANAGER_URL', 'FLOWLOG_GLOBAL_CATALOG_URL', 'FLOWLOG_IAM_POLICY_URL', 'FLOWLOG_VPC_URL', 'FLOWLOG_CODE_ENGINE_URL', 'FLOWLOG_CONTAINER_REGISTRY_URL', 'FLOWLOG_LOGDNA_URL', 'FLOWLOG_CLOUD_LOGS_URL'])
+    for (const k of urlVars) expect(new URL(cloud.env[k]).pathname, k).to.match(/^\/[a-z-]+/)
+    expect(cloud.env.FLOWLOG_CLOUD_LOGS_URL).to.match(/^http:\/\/127\.0\.0\.1:\d+\/cloudlogs$/)
+
+    const args = ['setup', '--non-interactive', '--region', 'us-south', '--resource-group', 'default', '--basename', 'x', '--json']
+    const first = await runCli(args, {env})
+    expect(first.code, first.stderr + first.stdout).to.equal(0)
+    const r1 = JSON.parse(first.stdout) as {steps: Array<{name: string; action: string}>}
+    expect(r1.steps.filter((s) => s.action === 'created').map((s) => s.name)).to.include.members(['collector', 'service-id', 'build', 'image', 'job'])
+    expect(first.stdout + first.stderr).to.not.include(String(cloud.state.apiKey))
+
+    const second = await runCli(args, {env})
+    expect(second.code, second.stderr).to.equal(0)
+    const r2 = JSON.parse(second.stdout) as {steps: Array<{name: string; action: string}>}
+    expect(r2.steps.filter((s) => s.action === 'created' || s.action === 'updated')).to.deep.equal([])
+
+    const doctor = await runCli(['doctor', '--json'], {env})
+    const d = JSON.parse(doctor.stdout) as {checks: Array<{name: string; ok: boolean; detail: string}>}
+    const failed = d.checks.filter((c) => !c.ok && !(c.name === 'objects' && /no flow-log objects/.test(c.detail)))
+    expect(failed, JSON.stringify(d.checks)).to.deep.equal([])
+    expect(d.checks.find((c) => c.name === 'sink')).to.include({ok: true})
+    expect(d.checks.find((c) => c.name === 'job-api-key')).to.include({ok: true})
+    // The doctor's test line went to <base>/logs/v1/singles.
+    expect(cloud.state.log.some((x) => x.service === 'cloudlogs' && x.method === 'POST' && x.path === '/logs/v1/singles')).to.equal(true)
+    // No retired Log Analysis endpoint was called, and no collector-less ACL listing carried vpc.id.
+    expect(cloud.state.log.filter((x) => x.path.startsWith('/v1/network_acls') && /vpc\.id/.test(x.query))).to.deep.equal([])
+
+    const down = await runCli(['teardown', '--yes', '--json'], {env})
+    expect(down.code, down.stderr).to.equal(0)
+    expect(nonEmpty(await state())).to.deep.equal({})
+  })
+})
+
 describe('npm run fake-cloud', function () {
   this.timeout(60_000)
 

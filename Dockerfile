@@ -1,12 +1,14 @@
 # A dedicated image for the flowlog forwarder in IBM Cloud Code Engine.
 #
-#   docker build -t icr.io/<namespace>/flowlog:<version> .
-#   docker push icr.io/<namespace>/flowlog:<version>
-#   flowlog setup --image icr.io/<namespace>/flowlog:<version>
+# `flowlog setup` builds it with a Code Engine build (source: --source-repo, default package.json `repository`) into
+# your Container Registry namespace and pins the job to the image digest (docs/setup.md §3). To push it yourself:
+#
+#   docker build -t us.icr.io/<namespace>/flowlog:<version> .
+#   docker push us.icr.io/<namespace>/flowlog:<version>
+#   flowlog setup --image us.icr.io/<namespace>/flowlog@sha256:<digest>
 #
 # The entrypoint is `flowlog`; setup gives the job its arguments (`forward --follow --source cos://<bucket> --sink …`)
 # and its configuration through the secret and config map it creates (no config file inside the image).
-# Without --image, setup uses the public node:20 image and `npx -y flowlog@<version>` instead.
 
 FROM node:20-slim AS build
 WORKDIR /app

@@ -1,5 +1,5 @@
 /**
- * A strict fake of the IBM Cloud VPC API v1 (ibm-cloud-apis.md §5, §11) as a mountable request handler.
+ * A strict fake of the IBM Cloud VPC API v1 (IBM/vpc-node-sdk vpc/v1.ts) as a mountable request handler.
  *
  *   const fake = createVpcFake({isValidToken: (t) => iam.issued.has(t)})
  *   server.on('request', async (req, res) => { if (!(await fake.handle(req, res))) { res.statusCode = 404; res.end() } })

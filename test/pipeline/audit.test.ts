@@ -10,6 +10,8 @@ import {probeLogdna} from '../../src/lib/ibmcloud/ingest-probe.js'
 import {conflictingPolicyId} from '../../src/lib/ibmcloud/platform.js'
 import {VpcClient} from '../../src/lib/ibmcloud/vpc.js'
 import {planOf} from '../../src/lib/pipeline/plan.js'
+import {StateStore} from '../../src/lib/pipeline/state.js'
+import {teardownList} from '../../src/lib/pipeline/teardown.js'
 import {startVpcFake, TEST_API_KEY} from '../fakes/vpc.js'
 import {actions, fixture} from './helpers.js'
 
@@ -141,6 +143,20 @@ describe('pipeline: fixes from the API audit', function () {
       await f.setup()
       const again = planOf(await f.setup({}, {dryRun: true}))
       expect(again.filter((p) => p.action === 'create' || p.action === 'update')).to.deep.equal([])
+    } finally {
+      await f.close()
+    }
+  })
+
+  it('teardown\'s confirmation lists what it deletes one resource per line with its kind', async () => {
+    const f = await fixture()
+    try {
+      await f.setup()
+      const store = new StateStore(f.home, true)
+      await store.load()
+      const list = teardownList(store.deployments[0])
+      expect(list.map((x) => x.kind)).to.include.members(['flow log collector', 'IAM service ID', 'API key of the job service ID', 'Code Engine build', 'Object Storage bucket (and its flow logs)'])
+      for (const item of list) expect(item.resource).to.be.a('string').and.not.empty
     } finally {
       await f.close()
     }

@@ -63,8 +63,15 @@ describe('flowlog setup / doctor / teardown (CLI)', function () {
   it('--dry-run --json plans everything and creates nothing', async () => {
     const out = await runCli(['setup', '--non-interactive', '--region', 'us-south', '--dry-run', '--json'], {env})
     expect(out.code, out.stderr).to.equal(0)
-    const r = JSON.parse(out.stdout) as {steps: Array<{name: string; action: string}>}
+    const r = JSON.parse(out.stdout) as {steps: Array<{name: string; action: string}>; plan: Array<{kind: string; action: string; cost: string}>}
     expect(r.steps.find((s) => s.name === 'cos-instance')!.action).to.equal('planned')
+    // The plan: each resource with its kind, what happens to it and whether it costs money.
+    expect(r.plan.find((p) => p.kind === 'IBM Cloud Logs instance')).to.include({action: 'create', cost: 'yes: per GB ingested'})
+    expect(r.plan.find((p) => p.kind === 'resource group')).to.include({action: 'exists'})
+    const human = await runCli(['setup', '--non-interactive', '--region', 'us-south', '--dry-run'], {env})
+    expect(human.code, human.stderr).to.equal(0)
+    expect(human.stdout).to.match(/costs money/)
+    expect(human.stdout).to.match(/flow log collector .*create .*yes: per GB/)
     expect(nonEmpty(await state())).to.deep.equal({})
   })
 

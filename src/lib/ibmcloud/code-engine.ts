@@ -1,5 +1,5 @@
 /**
- * A hand-written client of the Code Engine API v2 (ibm-cloud-apis.md §6–7) on the shared IbmService base: projects,
+ * A hand-written client of the Code Engine API v2 (IBM/code-engine-go-sdk codeenginev2) on the shared IbmService base: projects,
  * secrets, config maps, jobs and job runs. Every call carries `version`; updates send `If-Match: <entity_tag>`
  * (PATCH as merge-patch). Shapes follow IBM/code-engine-node-sdk `code-engine/v2.ts`.
  */

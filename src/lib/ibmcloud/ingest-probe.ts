@@ -1,6 +1,6 @@
 /**
  * One test line to a sink, for `flowlog doctor`: Log Analysis / Mezmo `POST /logs/ingest` with the ingestion key in
- * the `apikey` header, or IBM Cloud Logs `POST /logs/v1/singles` with an IAM bearer token (log-sinks.md §2–3).
+ * the `apikey` header, or IBM Cloud Logs `POST /logs/v1/singles` with an IAM bearer token (docs/sinks.md).
  * Failures go through the one HTTP error mapper (keys and tokens redacted).
  */
 import type {IamAuthenticator} from 'ibm-cloud-sdk-core'

@@ -11,7 +11,7 @@ import type {BaseService, IamAuthenticator} from 'ibm-cloud-sdk-core'
 import {AuthError, RemoteError} from '../errors.js'
 import {isNotFound, mapHttpError, mapIamError, resolveRetry, type RetryConfig, startFromHref} from './http.js'
 
-/** Catalog ids that never change (ibm-cloud-apis.md §2.2). */
+/** Catalog ids that never change (Global Catalog). */
 export const COS_SERVICE_ID = 'dff97f5c-bc5e-4455-b470-411c3edbe49c'
 export const COS_STANDARD_PLAN_ID = '744bfc56-d12c-4866-88d5-dac9139e0e5d'
 export const WRITER_ROLE_CRN = 'crn:v1:bluemix:public:iam::::serviceRole:Writer'

@@ -1,5 +1,5 @@
 /**
- * A hand-written client of the IBM Cloud VPC API v1 (ibm-cloud-apis.md §5), on the shared IbmService base.
+ * A hand-written client of the IBM Cloud VPC API v1 (IBM/vpc-node-sdk vpc/v1.ts), on the shared IbmService base.
  * Every call carries `version` and `generation=2`; collections are paged with `limit`/`start`/`next.href`.
  * Shapes follow IBM/vpc-node-sdk `vpc/v1.ts`.
  */

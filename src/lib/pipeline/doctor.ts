@@ -1,5 +1,5 @@
 /**
- * `flowlog doctor`: one check per hop of the pipeline (ibm-cloud-apis.md §10), each with the fix for its failure:
+ * `flowlog doctor`: one check per hop of the pipeline (docs/setup.md §1), each with the fix for its failure:
  * credentials, bucket, authorization, collector, objects, project, job, job runs / trigger, sink.
  * Checks never change anything (the sink check sends one tagged test line).
  */

@@ -1,5 +1,5 @@
 /**
- * `flowlog setup` as ordered, resumable, idempotent steps over the IBM Cloud clients (ibm-cloud-apis.md §8):
+ * `flowlog setup` as ordered, resumable, idempotent steps over the IBM Cloud clients (docs/setup.md §1):
  *
  *   account → resource-group → vpc → cos-instance → cos-key → bucket → authorization → collector → sink →
  *   project → service-id → job-policies → registry-namespace → job-api-key → registry-secret → build → image →

@@ -1,6 +1,6 @@
 /**
  * `flowlog teardown`: remove everything setup created for one deployment (from the state file) and nothing else, in
- * reverse dependency order (ibm-cloud-apis.md §9), treating 404 as already done:
+ * reverse dependency order (docs/setup.md §7), treating 404 as already done:
  *
  *   collector → job runs → job → secret → config map → build run → build → registry secret → project (+ reclaim;
  *   its COS subscription goes with it) → job API key → job access policies → service ID → registry namespace →

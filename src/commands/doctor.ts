@@ -9,7 +9,9 @@ export default class Doctor extends BaseCommand {
   static description = `Checks, in order: the API key (IAM token and account), the bucket (reachable, regional, in the VPC's region),
 the is/flow-log-collector → COS authorization, the collector (present, active, writing to the bucket), recent
 objects in the bucket, the Code Engine project, the forwarder job and its runs (or, for a COS subscription, its
-authorization), and the sink (one tagged test line must be accepted). Each failed check prints its fix.
+authorization; the subscription itself cannot be seen, so it is a failed check with the command to create it), the
+job's service ID policies and whether its API key gets an IAM token, and the sink (one tagged test line to
+<base>/logs/v1/singles; retired Log Analysis endpoints are never probed). Each failed check prints its fix.
 
 Exit status 1 when a check fails.`
 

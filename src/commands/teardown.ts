@@ -9,12 +9,14 @@ export default class Teardown extends BaseCommand {
   static summary = 'Remove everything `flowlog setup` created, in reverse order'
 
   static description = `Deletes, from the state file, only what setup created: the flow log collector, the Code Engine job runs,
-job, secret, config map and project, the authorization policies, the bucket (emptied first: this destroys the
+job, secrets, config map, build and project, the job's API key, access policies and service ID, the registry
+namespace, the authorization policies, the bucket (emptied first: this destroys the
 flow-log history), the COS key, the IBM Cloud Logs instance and the COS instance (deleted instances are reclaimed at
 once). Resources setup found already there are left in place. A 404 counts as already deleted; a failed step leaves
 the rest of the state for the next run (exit 5).
 
-It asks for confirmation unless --yes is given; without a terminal --yes is required.`
+It lists what it deletes, one resource per line with its kind, and asks for confirmation unless --yes is given;
+without a terminal --yes is required.`
 
   static examples = [
     {description: 'Ask, then remove everything', command: '<%= config.bin %> teardown'},

@@ -61,13 +61,13 @@ export interface VpcFakeOptions {
   authorizationCheck?: AuthorizationCheck
   /** Path prefix (default /v1). */
   basePath?: string
-  /** GETs of a new collector before it leaves `pending` (default 2). */
+  /** GETs of a new collector before it leaves `pending` (default 0: born stable; the fake IBM Cloud passes 2). */
   collectorPolls?: number
   /** Where a pending collector ends up (default stable; `failed` to test the error). */
   collectorFinalState?: string
   /**
    * Creates refused with 400 `service_error` right after the authorization appears, as IBM does while the policy
-   * propagates (default 1).
+   * propagates (default 0; the fake IBM Cloud passes 1).
    */
   propagationRefusals?: number
   /** The fake's clock (created_at values, future-version check). */
@@ -210,9 +210,9 @@ export function createVpcFake(options: VpcFakeOptions = {}): VpcFake {
   for (const acl of state.network_acls) for (const r of acl.rules ?? []) if (r.protocol === 'all') r.protocol = 'icmp_tcp_udp'
   const requests: VpcFakeRequest[] = []
   let authorizationCheck: AuthorizationCheck = options.authorizationCheck ?? (() => false)
-  const collectorPolls = options.collectorPolls ?? 2
+  const collectorPolls = options.collectorPolls ?? 0
   const collectorFinalState = options.collectorFinalState ?? 'stable'
-  let propagationRefusals = options.propagationRefusals ?? 1
+  let propagationRefusals = options.propagationRefusals ?? 0
   let isValidToken = options.isValidToken ?? defaultTokenValidator
   const failures: InjectedFailure[] = []
 

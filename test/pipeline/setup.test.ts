@@ -104,6 +104,9 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
     expect(stateText).to.not.include(String(config.cosHmacSecretAccessKey))
     expect(stateText).to.not.include(String(f.env.IBMCLOUD_API_KEY))
     expect(stateText).to.include(collector.id)
+    // The job's key lives only in the Code Engine secrets: not in the state, not in the config file.
+    expect(stateText).to.not.include(jobKey)
+    expect(readFileSync(f.home.configPath, 'utf8')).to.not.include(jobKey)
 
     const d = await f.doctor()
     expect(d.checks.filter((c) => !c.ok), JSON.stringify(d.checks)).to.deep.equal([])

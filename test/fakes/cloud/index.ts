@@ -133,9 +133,10 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     authorizationCheck: ({bucket}) => state.collectorAuthorizedFor(bucket) && state.buckets.has(bucket),
     region: state.region,
     account: state.accountId,
-    collectorPolls: options.collectorPolls,
+    // As IBM Cloud does: collectors are born pending, and refused once with service_error right after the policy.
+    collectorPolls: options.collectorPolls ?? 2,
     collectorFinalState: options.collectorFinalState,
-    propagationRefusals: options.propagationRefusals,
+    propagationRefusals: options.propagationRefusals ?? 1,
   })
   const seeded = seededIds(vpc)
   state.snapshotters.push(() => {

@@ -14,8 +14,8 @@ export default class Setup extends BaseCommand {
   static description = `Creates, in order: the COS instance and its HMAC key, a regional bucket in the VPC's region, the
 is/flow-log-collector → COS Writer authorization, the flow log collector (waits until it is stable), the sink (a new
 IBM Cloud Logs instance by default, or Mezmo / self-hosted LogDNA with --sink logdna), and a Code Engine project with
-the forwarder job. The job runs as its own service ID (Sender on the Cloud Logs instance, Reader/Writer on the bucket;
-its API key lives only in the Code Engine secret) and from an image built from this repository's Dockerfile by a Code
+the forwarder job. The job runs as its own service ID (Sender on the Cloud Logs instance, Reader on the bucket, Writer
+on flowlog/ledger/ only; its API key lives only in the Code Engine secret) and from an image built from this repository's Dockerfile by a Code
 Engine build into your Container Registry namespace, pinned by digest (--image uses an image you pushed).
 
 On a terminal setup asks its questions, prints the plan (each resource, whether it costs money, what exists already)

@@ -64,7 +64,7 @@ export async function fixture(options: FakeCloudOptions = {}): Promise<Fixture> 
 export const FULL_SETUP_COUNTS = {
   resource_instances: 3, // COS, Cloud Logs, the Code Engine project
   resource_keys: 1,
-  policies: 4, // flow logs → COS authorization; the job's Sender, bucket and registry access policies
+  policies: 5, // flow logs → COS authorization; the job's Sender, bucket Reader, ledger Writer (v2) and registry policies
   buckets: 1,
   projects: 1,
   secrets: 2, // the job's secret and the registry secret

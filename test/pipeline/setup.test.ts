@@ -40,6 +40,7 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
       'job-policy:logs',
       'job-policy:bucket',
       'job-policy:registry',
+      'job-policy:ledger',
       'registry-namespace',
       'job-api-key',
       'registry-secret',
@@ -52,7 +53,7 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
       'config',
     ])
     const a = actions(r)
-    for (const name of ['cos-instance', 'cos-key', 'bucket', 'authorization', 'collector', 'sink', 'project', 'service-id', 'job-policy:logs', 'job-policy:bucket', 'job-policy:registry', 'registry-namespace', 'job-api-key', 'registry-secret', 'build', 'image', 'secret', 'config-map', 'job', 'trigger']) {
+    for (const name of ['cos-instance', 'cos-key', 'bucket', 'authorization', 'collector', 'sink', 'project', 'service-id', 'job-policy:logs', 'job-policy:bucket', 'job-policy:registry', 'job-policy:ledger', 'registry-namespace', 'job-api-key', 'registry-secret', 'build', 'image', 'secret', 'config-map', 'job', 'trigger']) {
       expect(a[name], name).to.equal('created')
     }
     expect(a.config).to.equal('updated')
@@ -80,13 +81,19 @@ describe('pipeline: setup → doctor → teardown against the fake IBM Cloud', f
     expect(jobKey).to.not.equal(f.env.IBMCLOUD_API_KEY)
     const sid = [...f.cloud.state.serviceIds.values()][0]
     expect(f.cloud.state.apiKeys.get(jobKey)).to.deep.equal({accountId: f.cloud.state.accountId, iamId: sid.iam_id})
-    const sidPolicies = [...f.cloud.state.policies.values()].filter((p) => JSON.stringify(p.body.subjects).includes(sid.iam_id))
+    const sidPolicies = [...f.cloud.state.policies.values()].filter((p) => p.body.apiVersion !== 'v2' && JSON.stringify(p.body.subjects).includes(sid.iam_id))
     const logsGuid = [...f.cloud.state.instances.values()].find((i) => i.name === 'fl-logs')!.guid
     const grants = sidPolicies.map((p) => ({roles: (p.body.roles as Array<{role_id: string}>).map((x) => x.role_id.split(':').pop()), res: Object.fromEntries(((p.body.resources as Array<{attributes: Array<{name: string; value: string}>}>)[0].attributes).map((x) => [x.name, x.value]))}))
     expect(grants).to.deep.include({roles: ['Sender'], res: {accountId: f.cloud.state.accountId, serviceName: 'logs', serviceInstance: logsGuid}})
-    expect(grants.find((g) => g.res.serviceName === 'cloud-object-storage')).to.deep.include({roles: ['Reader', 'Writer']})
+    expect(grants.find((g) => g.res.serviceName === 'cloud-object-storage')).to.deep.include({roles: ['Reader']})
     expect(grants.find((g) => g.res.serviceName === 'cloud-object-storage')!.res).to.include({resourceType: 'bucket', resource: bucket.name})
-    expect(r.steps.find((x) => x.name === 'job-policy:bucket')!.detail).to.match(/Writer .*remote ledger/)
+    // Writer only on flowlog/ledger/: an IAM v2 policy with prefix and path conditions, as COS publishes.
+    const ledger = [...f.cloud.state.policies.values()].find((p) => p.body.apiVersion === 'v2')!
+    expect(JSON.stringify(ledger.body.subject)).to.include(sid.iam_id)
+    expect((ledger.body.control as {grant: {roles: Array<{role_id: string}>}}).grant.roles.map((x) => x.role_id)).to.deep.equal(['crn:v1:bluemix:public:iam::::serviceRole:Writer'])
+    expect(JSON.stringify(ledger.body.rule)).to.include('{{resource.attributes.path}}').and.include('flowlog/ledger/*').and.include('{{resource.attributes.prefix}}')
+    expect(ledger.body.pattern).to.equal('attribute-based-condition:resource:literal-and-wildcard')
+    expect(r.steps.find((x) => x.name === 'job-policy:ledger')!.detail).to.match(/Writer on .*flowlog\/ledger\/ only/)
     // The collector was born pending and setup waited for stable.
     expect(collector.lifecycle_state).to.equal('stable')
     expect(r.steps.find((x) => x.name === 'collector')!.detail).to.include('stable')
@@ -299,7 +306,7 @@ describe('pipeline: idempotency edge cases', function () {
       const step = r.steps.find((s) => s.name === 'authorization')!
       expect(step).to.include({action: 'exists', id: 'pre-existing'})
       // The pre-existing authorization and the job's three access policies; no second authorization.
-      expect(f.cloud.state.policies.size).to.equal(4)
+      expect(f.cloud.state.policies.size).to.equal(5)
       const t = await f.teardown()
       expect(t.steps.find((s) => s.name === 'authorization')).to.include({action: 'skipped'})
       expect([...f.cloud.state.policies.keys()]).to.deep.equal(['pre-existing'])
@@ -450,7 +457,7 @@ describe('pipeline: idempotency edge cases', function () {
       expect(a['trigger-authorization']).to.equal('created')
       expect(a.trigger).to.equal('skipped')
       expect(r.commands!.join('\n')).to.include('ibmcloud ce subscription cos create --name fl-project-cos-to-job --destination-type job --destination fl-forward --bucket fl-flowlogs-')
-      expect(f.cloud.state.policies.size).to.equal(5)
+      expect(f.cloud.state.policies.size).to.equal(6)
       const nm = [...f.cloud.state.policies.values()].find((p) => JSON.stringify(p.body).includes('NotificationsManager'))!
       expect(JSON.stringify(nm.body.subjects)).to.include('codeengine')
       expect([...f.cloud.state.jobs.values()][0].body.run_mode).to.equal('task')

@@ -72,6 +72,25 @@ export interface PolicyPrototype {
   description?: string
 }
 
+/** A v2 policy (IAM Policy Management `POST /v2/policies`): one subject, one resource, a control and an optional rule. */
+export interface V2PolicyPrototype {
+  type: 'access'
+  description?: string
+  subject: {attributes: Array<{key: string; operator: string; value: string}>}
+  resource: {attributes: Array<{key: string; operator: string; value: string}>}
+  control: {grant: {roles: Array<{role_id: string}>}}
+  rule?: V2Rule
+  pattern?: string
+}
+
+export type V2Rule = {key: string; operator: string; value: unknown} | {operator: 'and' | 'or'; conditions: V2Rule[]}
+
+export interface V2Policy extends Partial<V2PolicyPrototype> {
+  id: string
+  state?: string
+  [k: string]: unknown
+}
+
 export interface Role {
   display_name: string
   crn: string
@@ -316,6 +335,25 @@ export class PlatformClients {
       this.policy.listPolicies({accountId, iamId, type: 'access', limit: 100}) as unknown as Promise<SdkResponse<{policies?: Policy[]}>>,
     )
     return r.result?.policies ?? []
+  }
+
+  /** v2 access policies of one identity (the ones that can carry rule conditions). */
+  async listV2AccessPolicies(accountId: string, iamId: string): Promise<V2Policy[]> {
+    const r = await this.call('IAM Policy Management', 'GET', '/v2/policies', () =>
+      this.policy.listV2Policies({accountId, iamId, type: 'access'}) as unknown as Promise<SdkResponse<{policies?: V2Policy[]}>>,
+    )
+    return (r.result?.policies ?? []).filter((p) => p.state !== 'deleted')
+  }
+
+  async createV2Policy(p: V2PolicyPrototype): Promise<V2Policy> {
+    const r = await this.call('IAM Policy Management', 'POST', '/v2/policies', () =>
+      this.policy.createV2Policy(p as unknown as IamPolicyManagementV1.CreateV2PolicyParams) as unknown as Promise<SdkResponse<V2Policy>>,
+    )
+    return r.result
+  }
+
+  async deleteV2Policy(id: string): Promise<void> {
+    await this.call('IAM Policy Management', 'DELETE', '/v2/policies/{id}', () => this.policy.deleteV2Policy({id}) as unknown as Promise<SdkResponse<unknown>>)
   }
 
   async getPolicy(id: string): Promise<Policy | undefined> {

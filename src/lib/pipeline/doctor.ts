@@ -12,7 +12,7 @@ import {probeCloudLogs, probeLogdna} from '../ibmcloud/ingest-probe.js'
 import type {FlowLogCollector} from '../ibmcloud/vpc.js'
 import {INGESTION_KEY_ENV, resourceNames} from './answers.js'
 import {jobDiff, jobSpec} from './forwarder.js'
-import {jobPolicies, matchesCollectorPolicy, samePolicy} from './setup.js'
+import {jobPolicies, ledgerPolicy, matchesCollectorPolicy, samePolicy, sameV2Policy} from './setup.js'
 import type {Deployment} from './state.js'
 import {StateStore} from './state.js'
 import {selectDeployment} from './teardown.js'
@@ -290,9 +290,15 @@ async function checkJobIdentity(
       bucket: dep.answers.bucket,
       registryNamespace: dep.answers.image ? undefined : (res.registryNamespace?.name ?? names.registryNamespace),
     })
-    const missing = wanted.filter((w) => !have.some((p) => samePolicy(p, w.proto)))
-    if (missing.length) add('job-policies', false, `service ID ${sid.name} lacks: ${missing.map((m) => m.detail).join('; ')}`, SETUP_FIX)
-    else add('job-policies', true, `service ID ${sid.name} has exactly: ${wanted.map((w) => w.detail).join('; ')}`)
+    const missing = wanted.filter((w) => !have.some((p) => samePolicy(p, w.proto))).map((w) => w.detail)
+    const granted = wanted.map((w) => w.detail)
+    if (dep.answers.sink === 'cloud-logs' && res.cosInstance?.id) {
+      const l = ledgerPolicy({account, iamId: sid.iam_id, cosGuid: res.cosInstance.id, bucket: dep.answers.bucket})
+      granted.push(l.detail)
+      if (!(await c.platform.listV2AccessPolicies(account, sid.iam_id)).some((p) => sameV2Policy(p, l.proto))) missing.push(l.detail)
+    }
+    if (missing.length) add('job-policies', false, `service ID ${sid.name} lacks: ${missing.join('; ')}`, SETUP_FIX)
+    else add('job-policies', true, `service ID ${sid.name} has exactly: ${granted.join('; ')}`)
   } catch (error) {
     fail('job-identity', error)
     return

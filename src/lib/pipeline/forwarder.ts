@@ -5,7 +5,7 @@
  * The job runs `flowlog forward --follow --source cos://<bucket> --sink <sink>` (poll mode, run_mode daemon) or the
  * same without --follow per COS event (subscription mode, run_mode task), configured through environment variables:
  *   secret:     cloud-logs: IBMCLOUD_API_KEY only — the API key of the job's own service ID (Sender on the Cloud Logs
- *               instance, Reader/Writer on the bucket; docs/setup.md §4), never the user's key; COS is read with it
+ *               instance, Reader on the bucket, Writer on flowlog/ledger/; docs/setup.md §4), never the user's key; COS is read with it
  *               through IAM. logdna: FLOWLOG_COS_HMAC_ACCESS_KEY_ID, FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY and
  *               FLOWLOG_LOGDNA_INGESTION_KEY.
  *   config map: FLOWLOG_BUCKET, FLOWLOG_REGION, FLOWLOG_COS_ENDPOINT, FLOWLOG_COS_INSTANCE_ID, FLOWLOG_SINK,

@@ -30,6 +30,7 @@ const KINDS: Record<string, [string, string]> = {
   'job-policy:logs': ['IAM access policy', 'no'],
   'job-policy:bucket': ['IAM access policy', 'no'],
   'job-policy:registry': ['IAM access policy', 'no'],
+  'job-policy:ledger': ['IAM access policy (v2, prefix condition)', 'no'],
   'registry-namespace': ['Container Registry namespace', 'yes above the free 0.5 GB'],
   'job-api-key': ['API key of the service ID', 'no'],
   'registry-secret': ['Code Engine registry secret', 'no'],

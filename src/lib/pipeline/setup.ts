@@ -28,8 +28,11 @@ import {
   type PolicyPrototype,
   type ResourceInstance,
   type ResourceKey,
+  type V2Policy,
+  type V2PolicyPrototype,
   WRITER_ROLE_CRN,
 } from '../ibmcloud/platform.js'
+import {REMOTE_LEDGER_PREFIX} from '../sinks/ledger-remote.js'
 import type {FlowLogCollector, Instance as VpcInstance, Subnet, Vpc} from '../ibmcloud/vpc.js'
 import {resourceNames, type SetupAnswers, validateAnswers} from './answers.js'
 import {configMapData, dataHash, type ForwarderInputs, jobDiff, jobSpec, readableData, sameData, secretData} from './forwarder.js'
@@ -810,25 +813,13 @@ export function jobPolicies(a: {account: string; iamId: string; logsGuid?: strin
   if (a.cosGuid && a.logsGuid) {
     out.push({
       key: 'jobPolicyBucket',
-      // The remote ledger (flowlog/ledger/) is written by the job. IAM v1 access policies cannot narrow Writer to
-      // a prefix, so Writer covers the bucket (and only that bucket).
-      detail: `Reader and Writer on bucket ${a.bucket} only (Writer for the remote ledger flowlog/ledger/: a v1 policy cannot narrow it to that prefix)`,
+      detail: `Reader on bucket ${a.bucket} only`,
       proto: {
         type: 'access',
         subjects: subject,
-        roles: [{role_id: READER_ROLE_CRN}, {role_id: WRITER_ROLE_CRN}],
-        resources: [
-          {
-            attributes: [
-              {name: 'accountId', value: a.account},
-              {name: 'serviceName', value: 'cloud-object-storage'},
-              {name: 'serviceInstance', value: a.cosGuid},
-              {name: 'resourceType', value: 'bucket'},
-              {name: 'resource', value: a.bucket},
-            ],
-          },
-        ],
-        description: 'flowlog: the forwarder job may read its flow-log bucket and keep its ledger there',
+        roles: [{role_id: READER_ROLE_CRN}],
+        resources: [{attributes: bucketAttributes(a).map(({key, value}) => ({name: key, value}))}],
+        description: 'flowlog: the forwarder job may read its flow-log bucket',
       },
     })
   }
@@ -855,6 +846,61 @@ export function jobPolicies(a: {account: string; iamId: string; logsGuid?: strin
     })
   }
   return out
+}
+
+function bucketAttributes(a: {account: string; cosGuid?: string; bucket: string}): Array<{key: string; operator: string; value: string}> {
+  return [
+    {key: 'accountId', operator: 'stringEquals', value: a.account},
+    {key: 'serviceName', operator: 'stringEquals', value: 'cloud-object-storage'},
+    {key: 'serviceInstance', operator: 'stringEquals', value: a.cosGuid ?? ''},
+    {key: 'resourceType', operator: 'stringEquals', value: 'bucket'},
+    {key: 'resource', operator: 'stringEquals', value: a.bucket},
+  ]
+}
+
+/**
+ * Writer on `flowlog/ledger/` only (the remote ledger the job keeps in the bucket): an IAM v2 access policy with
+ * resource attribute-based conditions on prefix (listing) and path (objects), the pattern Cloud Object Storage
+ * publishes for fine-grained access ("Assigning access to objects within a bucket using IAM access conditions").
+ */
+export function ledgerPolicy(a: {account: string; iamId: string; cosGuid: string; bucket: string}): {key: string; detail: string; proto: V2PolicyPrototype} {
+  const prefix = `${REMOTE_LEDGER_PREFIX}*`
+  return {
+    key: 'jobPolicyLedger',
+    detail: `Writer on ${a.bucket}/${REMOTE_LEDGER_PREFIX} only (prefix and path conditions, IAM v2 policy)`,
+    proto: {
+      type: 'access',
+      description: 'flowlog: the forwarder job may write its ledger under flowlog/ledger/',
+      subject: {attributes: [{key: 'iam_id', operator: 'stringEquals', value: a.iamId}]},
+      resource: {attributes: bucketAttributes(a)},
+      control: {grant: {roles: [{role_id: WRITER_ROLE_CRN}]}},
+      rule: {
+        operator: 'or',
+        conditions: [
+          {
+            operator: 'and',
+            conditions: [
+              {key: '{{resource.attributes.prefix}}', operator: 'stringMatch', value: prefix},
+              {key: '{{resource.attributes.delimiter}}', operator: 'stringEqualsAnyOf', value: ['/', '']},
+            ],
+          },
+          {key: '{{resource.attributes.path}}', operator: 'stringMatch', value: prefix},
+        ],
+      },
+      pattern: 'attribute-based-condition:resource:literal-and-wildcard',
+    },
+  }
+}
+
+export function sameV2Policy(p: V2Policy, proto: V2PolicyPrototype): boolean {
+  const kv = (list: Array<{key: string; value: unknown}> | undefined) => JSON.stringify((list ?? []).map((x) => [x.key, x.value]).sort())
+  const roles = new Set((p.control?.grant?.roles ?? []).map((r) => r.role_id))
+  return (
+    kv(p.subject?.attributes) === kv(proto.subject.attributes) &&
+    kv(p.resource?.attributes) === kv(proto.resource.attributes) &&
+    proto.control.grant.roles.every((r) => roles.has(r.role_id)) &&
+    JSON.stringify(p.rule ?? null) === JSON.stringify(proto.rule ?? null)
+  )
 }
 
 /** Whether an existing policy grants what `proto` grants, to the same subject, on the same resource. */
@@ -888,7 +934,7 @@ async function stepServiceId(ctx: Ctx): Promise<void> {
 async function stepJobPolicies(ctx: Ctx): Promise<void> {
   const sid = ctx.serviceId
   const namespace = ctx.o.answers.image ? undefined : (ctx.o.answers.registryNamespace ?? ctx.names.registryNamespace)
-  if (!sid) return step(ctx, 'job-policies', 'planned', null, 'would grant the service ID Sender on the Cloud Logs instance and Reader/Writer on the bucket')
+  if (!sid) return step(ctx, 'job-policies', 'planned', null, 'would grant the service ID Sender on the Cloud Logs instance and Reader on the bucket, Writer on flowlog/ledger/')
   const wanted = jobPolicies({
     account: ctx.account,
     iamId: sid.iam_id,
@@ -921,6 +967,26 @@ async function stepJobPolicies(ctx: Ctx): Promise<void> {
       await setRec(ctx, w.key, {id, created: ours(r)})
       step(ctx, name, 'exists', id, w.detail)
     }
+  }
+  // The remote ledger (FLOWLOG_LEDGER=remote) is the one thing the job writes: Writer on its prefix only.
+  if (ctx.o.answers.sink !== 'cloud-logs' || !ctx.cos) return
+  const l = ledgerPolicy({account: ctx.account, iamId: sid.iam_id, cosGuid: ctx.cos.guid, bucket: ctx.names.bucket})
+  const r = rec(ctx, l.key)
+  const found = (await ctx.c.platform.listV2AccessPolicies(ctx.account, sid.iam_id)).find((p) => sameV2Policy(p, l.proto))
+  if (found) {
+    await setRec(ctx, l.key, {id: found.id, v2: true, created: ours(r)})
+    return step(ctx, 'job-policy:ledger', 'exists', found.id, l.detail)
+  }
+  if (ctx.dry) return step(ctx, 'job-policy:ledger', 'planned', null, `would grant ${l.detail}`)
+  try {
+    const created = await intend(ctx, l.key, {v2: true}, () => ctx.c.platform.createV2Policy(l.proto))
+    await setRec(ctx, l.key, {id: created.id, v2: true, created: true})
+    step(ctx, 'job-policy:ledger', 'created', created.id, l.detail)
+  } catch (error) {
+    const id = error instanceof ConflictError ? conflictingPolicyId(error.body) : undefined
+    if (!id) throw error
+    await setRec(ctx, l.key, {id, v2: true, created: ours(r)})
+    step(ctx, 'job-policy:ledger', 'exists', id, l.detail)
   }
 }
 

@@ -71,6 +71,7 @@ const KIND: Record<string, string> = {
   jobPolicyLogs: 'IAM access policy (Sender)',
   jobPolicyBucket: 'IAM access policy (bucket)',
   jobPolicyRegistry: 'IAM access policy (registry)',
+  jobPolicyLedger: 'IAM access policy (ledger prefix)',
   serviceId: 'IAM service ID',
   registryNamespace: 'Container Registry namespace',
   notificationsPolicy: 'IAM authorization (Code Engine → COS)',
@@ -262,10 +263,11 @@ export async function runTeardown(options: TeardownOptions): Promise<TeardownRes
       if (!r.id) return false
       await c.identity.deleteApiKey(r.id)
     })
-    for (const key of ['jobPolicyLogs', 'jobPolicyBucket', 'jobPolicyRegistry']) {
+    for (const key of ['jobPolicyLogs', 'jobPolicyBucket', 'jobPolicyLedger', 'jobPolicyRegistry']) {
       await remove(`job-policy:${key.replace(/^jobPolicy/, '').toLowerCase()}`, key, async (r) => {
         if (!r.id) return false
-        await c.platform.deletePolicy(r.id)
+        if (r.v2) await c.platform.deleteV2Policy(r.id)
+        else await c.platform.deletePolicy(r.id)
       })
     }
     await remove('service-id', 'serviceId', async (r) => {

@@ -110,7 +110,7 @@ export function iamPolicyService(state: FakeCloudState): Handler {
       }
     }
     for (const p of state.policies.values()) {
-      if (p.body.type === b.type && sameAttributes((p.body.subjects as unknown[])[0], subjects[0]) && sameAttributes((p.body.resources as unknown[])[0], resources[0])) {
+      if (p.body.apiVersion !== 'v2' && p.body.type === b.type && sameAttributes((p.body.subjects as unknown[])[0], subjects[0]) && sameAttributes((p.body.resources as unknown[])[0], resources[0])) {
         sendJson(ctx.res, 409, {
           trace: 'fake-trace',
           errors: [
@@ -136,7 +136,72 @@ export function iamPolicyService(state: FakeCloudState): Handler {
     sendJson(ctx.res, 201, render(p), {etag: `1-${id}`})
   }
 
+  const V2_FIELDS = new Set(['type', 'description', 'subject', 'resource', 'control', 'rule', 'pattern'])
+  const COS_CONDITION_KEYS = new Set(['{{resource.attributes.prefix}}', '{{resource.attributes.delimiter}}', '{{resource.attributes.path}}'])
+  const OPERATORS = new Set(['stringEquals', 'stringMatch', 'stringEqualsAnyOf', 'stringMatchAnyOf', 'stringExists'])
+  const kv = (x: unknown): Record<string, string> => {
+    const out: Record<string, string> = {}
+    for (const a of ((x as {attributes?: unknown[]})?.attributes ?? []) as Array<{key?: unknown; operator?: unknown; value?: unknown}>) if (typeof a?.key === 'string') out[a.key] = String(a.value)
+    return out
+  }
+  const validRule = (rule: unknown, depth = 0): boolean => {
+    if (!isObject(rule) || depth > 2) return false
+    if (Array.isArray(rule.conditions)) return (rule.operator === 'and' || rule.operator === 'or') && rule.conditions.length >= 1 && rule.conditions.every((c) => validRule(c, depth + 1))
+    return typeof rule.key === 'string' && COS_CONDITION_KEYS.has(rule.key) && typeof rule.operator === 'string' && OPERATORS.has(rule.operator) && rule.value !== undefined
+  }
+  const v2Json = (p: Policy) => ({id: p.id, ...p.body, href: `https://iam.cloud.ibm.com/v2/policies/${p.id}`, created_at: p.created_at, state: 'active'})
+  const isV2 = (p: Policy) => p.body.apiVersion === 'v2'
+  const createV2 = (ctx: Ctx) => {
+    const b = ctx.json
+    if (!isObject(b)) return platformError(ctx.res, 400, 'invalid_body', 'The request body must be a JSON object')
+    const bad = Object.keys(b).find((k) => !V2_FIELDS.has(k))
+    if (bad) return platformError(ctx.res, 400, 'invalid_body', `unknown field ${bad}`)
+    if (b.type !== 'access') return platformError(ctx.res, 400, 'invalid_type', 'type must be access')
+    const caller = state.tokens.get(bearer(ctx.req) ?? '')
+    const subj = kv(b.subject)
+    const res = kv(b.resource)
+    if (!subj.iam_id || Object.keys(subj).length !== 1) return platformError(ctx.res, 400, 'invalid_subject', 'subject.attributes must be one iam_id')
+    if (subj.iam_id.startsWith('iam-ServiceId-') && ![...state.serviceIds.values()].some((x) => x.iam_id === subj.iam_id)) return platformError(ctx.res, 400, 'invalid_subject', `iam_id ${subj.iam_id} does not exist`)
+    if (res.accountId !== caller?.accountId || !res.serviceName) return platformError(ctx.res, 400, 'invalid_resource', 'resource.attributes need accountId (the caller account) and serviceName')
+    const roles = (b.control as {grant?: {roles?: Array<{role_id?: unknown}>}} | undefined)?.grant?.roles
+    const known = rolesFor(res.serviceName, undefined)
+    if (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => known.some((k) => k.crn === r?.role_id))) return platformError(ctx.res, 400, 'invalid_role', 'control.grant.roles must name roles of the service')
+    if (b.rule !== undefined) {
+      if (b.pattern !== 'attribute-based-condition:resource:literal-and-wildcard') return platformError(ctx.res, 400, 'invalid_pattern', 'a rule on resource attributes needs pattern attribute-based-condition:resource:literal-and-wildcard')
+      if (res.serviceName !== 'cloud-object-storage' || !validRule(b.rule)) return platformError(ctx.res, 400, 'invalid_rule', 'rule conditions must be prefix, delimiter or path conditions of a COS bucket')
+    }
+    for (const p of state.policies.values()) {
+      if (isV2(p) && JSON.stringify(kv(p.body.subject)) === JSON.stringify(subj) && JSON.stringify(kv(p.body.resource)) === JSON.stringify(res) && JSON.stringify(p.body.rule ?? null) === JSON.stringify(b.rule ?? null)) {
+        sendJson(ctx.res, 409, {trace: 'fake-trace', errors: [{code: 'policy_conflict_error', message: 'Failed to create policy.', details: {conflicts_with: {etag: `1-${p.id}`, role: '', policy: p.id}}}], status_code: 409})
+        return
+      }
+    }
+    const id = state.uuid()
+    const p: Policy = {id, body: {apiVersion: 'v2', ...b}, created_at: state.now()}
+    state.policies.set(id, p)
+    const {apiVersion: _v, ...shown} = v2Json(p) as Record<string, unknown>
+    sendJson(ctx.res, 201, shown, {etag: `1-${id}`})
+  }
+
   return makeService('policy', state, [
+    route('POST', '/v2/policies', createV2),
+    route('GET', '/v2/policies', (ctx) => {
+      const acct = q(ctx, 'account_id')
+      if (!acct) return platformError(ctx.res, 400, 'missing_account_id', 'account_id is required')
+      if (acct !== state.tokens.get(bearer(ctx.req) ?? '')?.accountId) return platformError(ctx.res, 403, 'forbidden', `not authorized for account ${acct}`)
+      const iamId = q(ctx, 'iam_id')
+      const list = [...state.policies.values()].filter((p) => isV2(p) && (iamId === undefined || kv(p.body.subject).iam_id === iamId))
+      sendJson(ctx.res, 200, {policies: list.map((p) => {
+        const {apiVersion: _v, ...shown} = v2Json(p) as Record<string, unknown>
+        return shown
+      })})
+    }),
+    route('DELETE', '/v2/policies/:id', (ctx) => {
+      const p = state.policies.get(ctx.params.id)
+      if (!p || !isV2(p)) return platformError(ctx.res, 404, 'policy_not_found', `Policy ${ctx.params.id} not found`)
+      state.policies.delete(p.id)
+      sendEmpty(ctx.res, 204)
+    }),
     route('POST', '/v1/policies', create),
     route('GET', '/v1/policies', (ctx) => {
       const acct = q(ctx, 'account_id')
@@ -149,7 +214,7 @@ export function iamPolicyService(state: FakeCloudState): Handler {
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) return platformError(ctx.res, 400, 'invalid_limit', 'limit must be 1..100')
       const start = Number(q(ctx, 'start') ?? '0')
       const all = [...state.policies.values()].filter(
-        (p) => (type === undefined || p.body.type === type) && (iamId === undefined || attrs((p.body.subjects as unknown[])?.[0]).iam_id === iamId),
+        (p) => !isV2(p) && (type === undefined || p.body.type === type) && (iamId === undefined || attrs((p.body.subjects as unknown[])?.[0]).iam_id === iamId),
       )
       const slice = all.slice(start, start + limit)
       const base = `https://iam.cloud.ibm.com/v1/policies?account_id=${acct}${type ? `&type=${type}` : ''}&limit=${limit}`
@@ -162,7 +227,7 @@ export function iamPolicyService(state: FakeCloudState): Handler {
     }),
     route('GET', '/v1/policies/:id', (ctx) => {
       const p = state.policies.get(ctx.params.id)
-      if (!p) return platformError(ctx.res, 404, 'policy_not_found', `Policy ${ctx.params.id} not found`)
+      if (!p || isV2(p)) return platformError(ctx.res, 404, 'policy_not_found', `Policy ${ctx.params.id} not found`)
       sendJson(ctx.res, 200, render(p), {etag: `1-${p.id}`})
     }),
     route('DELETE', '/v1/policies/:id', (ctx) => {

@@ -30,6 +30,8 @@ export abstract class BaseCommand extends Command {
   /** Aborted (with an InterruptedError) by Ctrl-C or SIGTERM when the command is gracefulInterrupt. */
   protected interrupted = new AbortController().signal
   private signalHandler?: () => void
+  /** Set while a non-graceful command pulls (`--source`): a signal then stops the pull cleanly too. */
+  private gracefulNow = false
 
   async init(): Promise<void> {
     await super.init()
@@ -40,7 +42,7 @@ export abstract class BaseCommand extends Command {
     const graceful = (this.constructor as typeof BaseCommand).gracefulInterrupt
     this.signalHandler = () => {
       this.term.stopSpinner()
-      if (graceful && !controller.signal.aborted) {
+      if ((graceful || this.gracefulNow) && !controller.signal.aborted) {
         process.stderr.write('\ninterrupted: finishing what is in flight (again to stop at once)\n')
         controller.abort(new InterruptedError())
         return
@@ -72,8 +74,10 @@ export abstract class BaseCommand extends Command {
    */
   protected async pullSourceFirst(flags: SourceFlagValues, window: TimeWindow, doing: string): Promise<void> {
     this.term.startSpinner(`pulling from ${flags.source}`)
+    this.gracefulNow = true
     try {
       const pulled = await pullFirst(this.home, flags, window, {
+        signal: this.interrupted,
         onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`),
         onWait: () => this.term.info('waiting for another flowlog command to finish with the index…'),
       })
@@ -84,6 +88,7 @@ export abstract class BaseCommand extends Command {
         process.exitCode = ExitCode.partial
       }
     } finally {
+      this.gracefulNow = false
       this.term.stopSpinner()
     }
   }

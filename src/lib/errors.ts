@@ -78,8 +78,8 @@ export class PartialFailureError extends FlowlogError {
 
 /** The user interrupted (Ctrl-C): exit 130. */
 export class InterruptedError extends FlowlogError {
-  constructor(message = 'interrupted') {
-    super(message, ExitCode.interrupted, {code: 'interrupted'})
+  constructor(message = 'interrupted', detail?: Record<string, unknown>) {
+    super(message, ExitCode.interrupted, {code: 'interrupted', detail})
   }
 }
 

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 
 import {ensureDir} from '../config/home.js'
-import {FlowlogError} from '../errors.js'
+import {ExitCode, FlowlogError} from '../errors.js'
 import type {SourceObject} from '../sources/types.js'
 
 /**
@@ -180,6 +180,16 @@ export class Ledger {
     return text === '' ? this.chain : this.write(text)
   }
 
+  /** Wait for every queued write (never throws: see `failure`). */
+  async settled(): Promise<void> {
+    await this.chain
+  }
+
+  /** The first write error, once a write failed (nothing more is written after it). */
+  get failure(): Error | undefined {
+    return this.writeError
+  }
+
   /** Wait for every queued write; throws the first write error. */
   async flush(): Promise<void> {
     await this.chain
@@ -202,7 +212,10 @@ export class Ledger {
       try {
         await this.handle.write(text)
       } catch (error) {
-        this.writeError = new FlowlogError(`cannot write the forward ledger ${this.path}: ${(error as Error).message}`)
+        // Exit 5: what was acknowledged before stays recorded; forward stops at once (docs/sinks.md, "Stopping forward").
+        this.writeError = new FlowlogError(`cannot write the forward ledger ${this.path}: ${(error as Error).message}; forward stopped`, ExitCode.partial, {
+          code: 'ledger_write',
+        })
       }
     })
     return this.chain

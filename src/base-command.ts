@@ -1,6 +1,7 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
 import {type Home, resolveHome} from './lib/config/home.js'
+import {runInterruptHooks} from './lib/interrupt.js'
 import {ExitCode, FlowlogError, InterruptedError, PartialFailureError, redact, UsageError} from './lib/errors.js'
 import type {TimeWindow} from './lib/records/time.js'
 import {didYouMean} from './lib/suggest.js'
@@ -48,6 +49,8 @@ export abstract class BaseCommand extends Command {
         return
       }
       process.stderr.write('\ninterrupted\n')
+      // A DuckDB query in progress is stopped first: the process exits now, not when the query would have ended.
+      runInterruptHooks()
       process.exit(ExitCode.interrupted)
     }
     process.on('SIGINT', this.signalHandler)

@@ -37,6 +37,8 @@ export abstract class BaseCommand extends Command {
   async init(): Promise<void> {
     await super.init()
     this.term = new Terminal({json: this.jsonEnabled()})
+    // DEBUG=…: the SDK's debug log goes through redact() (src/lib/ui/redact-debug.ts).
+    if (process.env.DEBUG) (await import('./lib/ui/redact-debug.js')).installDebugRedaction()
     this.home = resolveHome({dataDir: this.config.dataDir, configDir: this.config.configDir})
     const controller = new AbortController()
     this.interrupted = controller.signal

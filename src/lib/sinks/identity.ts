@@ -1,5 +1,5 @@
 /**
- * The canonical identity of a sink destination (docs/sinks.md, "Stopping forward"): one sink is one ledger and one
+ * The canonical identity of a sink destination (docs/sinks.md, "Stopping forward", "One sink, one ledger"): one sink is one ledger and one
  * lock whatever its spelling — scheme and host in lower case, `localhost`, 127.0.0.0/8 and ::1 are one loopback host,
  * the scheme's default port dropped, duplicate and trailing slashes of the path dropped, user info dropped (a
  * credential is never part of a file name). Text that is not a URL is kept as it is.

@@ -1,6 +1,7 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
 import {type Home, resolveHome} from './lib/config/home.js'
+import {runInterruptHooks} from './lib/interrupt.js'
 import {ExitCode, FlowlogError, InterruptedError, PartialFailureError, redact, UsageError} from './lib/errors.js'
 import type {TimeWindow} from './lib/records/time.js'
 import {didYouMean} from './lib/suggest.js'
@@ -30,22 +31,28 @@ export abstract class BaseCommand extends Command {
   /** Aborted (with an InterruptedError) by Ctrl-C or SIGTERM when the command is gracefulInterrupt. */
   protected interrupted = new AbortController().signal
   private signalHandler?: () => void
+  /** Set while a non-graceful command pulls (`--source`): a signal then stops the pull cleanly too. */
+  private gracefulNow = false
 
   async init(): Promise<void> {
     await super.init()
     this.term = new Terminal({json: this.jsonEnabled()})
+    // DEBUG=…: the SDK's debug log goes through redact() (src/lib/ui/redact-debug.ts).
+    if (process.env.DEBUG) (await import('./lib/ui/redact-debug.js')).installDebugRedaction()
     this.home = resolveHome({dataDir: this.config.dataDir, configDir: this.config.configDir})
     const controller = new AbortController()
     this.interrupted = controller.signal
     const graceful = (this.constructor as typeof BaseCommand).gracefulInterrupt
     this.signalHandler = () => {
       this.term.stopSpinner()
-      if (graceful && !controller.signal.aborted) {
+      if ((graceful || this.gracefulNow) && !controller.signal.aborted) {
         process.stderr.write('\ninterrupted: finishing what is in flight (again to stop at once)\n')
         controller.abort(new InterruptedError())
         return
       }
       process.stderr.write('\ninterrupted\n')
+      // A DuckDB query in progress is stopped first: the process exits now, not when the query would have ended.
+      runInterruptHooks()
       process.exit(ExitCode.interrupted)
     }
     process.on('SIGINT', this.signalHandler)
@@ -72,8 +79,10 @@ export abstract class BaseCommand extends Command {
    */
   protected async pullSourceFirst(flags: SourceFlagValues, window: TimeWindow, doing: string): Promise<void> {
     this.term.startSpinner(`pulling from ${flags.source}`)
+    this.gracefulNow = true
     try {
       const pulled = await pullFirst(this.home, flags, window, {
+        signal: this.interrupted,
         onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`),
         onWait: () => this.term.info('waiting for another flowlog command to finish with the index…'),
       })
@@ -84,6 +93,7 @@ export abstract class BaseCommand extends Command {
         process.exitCode = ExitCode.partial
       }
     } finally {
+      this.gracefulNow = false
       this.term.stopSpinner()
     }
   }

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {PartialFailureError} from '../lib/errors.js'
+import {PartialFailureError, UsageError} from '../lib/errors.js'
+import {parseSize} from '../lib/records/limits.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {openSourceFromFlags} from '../lib/sources/from-flags.js'
@@ -23,16 +24,22 @@ reason and the exit code is 5; every good object is still loaded.`
     {description: 'Machine-readable summary', command: '<%= config.bin %> pull --source ./flowlogs --json'},
   ]
 
+  // Ctrl-C / SIGTERM: the objects in progress are finished or dropped, every whole object loaded is kept (exit 130).
+  static gracefulInterrupt = true
+
   static flags = {
     ...sourceFlags,
     ...windowFlags,
     concurrency: Flags.integer({description: 'parallel downloads', default: 8, min: 1, max: 64}),
     force: Flags.boolean({description: 'load every object again, even when it is already loaded'}),
+    'max-object-size': Flags.string({description: 'largest object once inflated (512MB, 2GB, 100KB; a bare number is MB); a larger one fails by name', default: '512MB'}),
   }
 
   async run(): Promise<PullSummary> {
     const {flags} = await this.parse(Pull)
     const window = parseWindow(flags)
+    const maxObjectSize = parseSize(flags['max-object-size'])
+    if (maxObjectSize === undefined) throw new UsageError(`--max-object-size ${flags['max-object-size']}: not a size (say 512MB, 2GB or 100KB)`)
     const source = await openSourceFromFlags(this.home, flags)
     const store = await openStore(this.home, {onWait: () => this.term.info('waiting for another flowlog command to finish with the index…')})
     this.term.startSpinner(`listing ${source.description}`)
@@ -42,6 +49,8 @@ reason and the exit code is 5; every good object is still loaded.`
         window,
         concurrency: flags.concurrency,
         force: flags.force,
+        maxObjectSize,
+        signal: this.interrupted,
         onProgress: (p) =>
           this.term.progress(
             `${p.listed} listed, ${p.downloaded} downloaded (${formatRate(p.downloaded, p.elapsedMs)} objects/s, ` +

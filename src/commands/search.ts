@@ -7,6 +7,7 @@ import {checkSearchInput} from '../lib/store/query-fields.js'
 import {readConfig} from '../lib/config/settings.js'
 import type {JsonObject} from '../lib/records/object.js'
 import {isoTime} from '../lib/ui/format.js'
+import {checkQueryLength} from '../lib/query/index.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
@@ -73,6 +74,8 @@ an exact match.`
   }
 
   async run(): Promise<SearchResult> {
+    // Refused before the words are parsed as flags (a huge query would take long there): docs/query-language.md, "Bounds".
+    checkQueryLength(this.argv.join(' '))
     const {argv, flags} = await this.parse(Search, protectQueryWords(this.argv, Search.flags as Record<string, FlagShape>, 'flowlog search'))
     const args = {query: (argv as string[]).join(' ')}
     const window = parseWindow(flags)

@@ -78,8 +78,8 @@ export class PartialFailureError extends FlowlogError {
 
 /** The user interrupted (Ctrl-C): exit 130. */
 export class InterruptedError extends FlowlogError {
-  constructor(message = 'interrupted') {
-    super(message, ExitCode.interrupted, {code: 'interrupted'})
+  constructor(message = 'interrupted', detail?: Record<string, unknown>) {
+    super(message, ExitCode.interrupted, {code: 'interrupted', detail})
   }
 }
 
@@ -90,6 +90,21 @@ const SECRET_PATTERNS: RegExp[] = [
   /([?&](?:apikey|api_key|access_token|token)=)[^&\s"]+/gi,
   /(\b(?:access_token|refresh_token|secret_access_key|ingestion_key)"?\s*[:=]\s*"?)[^\s"',}]+/gi,
   /(Bearer\s+)[A-Za-z0-9\-_.~+/]+=*/g,
+  // An echoed Basic credential (--auth basic), wherever it appears.
+  /(\bBasic\s+)[A-Za-z0-9+/]{8,}={0,2}/g,
+  // HMAC (S3 signature v4): the access key id in Credential=, the signature, and named key fields.
+  /(Credential=)[^/\s,"]+/g,
+  /(Signature=)[0-9a-fA-F]+/g,
+  /(\b(?:access_key_id|secret_access_key|aws_access_key_id|aws_secret_access_key|AWSAccessKeyId)"?\s*[:=]\s*"?)[^\s"',}&]+/gi,
+]
+
+/** Environment variables holding secrets: their values are redacted wherever they appear. */
+const SECRET_ENV = [
+  'IBMCLOUD_API_KEY',
+  'FLOWLOG_COS_HMAC_ACCESS_KEY_ID',
+  'FLOWLOG_COS_HMAC_SECRET_ACCESS_KEY',
+  'FLOWLOG_LOGDNA_INGESTION_KEY',
+  'FLOWLOG_SLACK_WEBHOOK',
 ]
 
 /** Known secret values registered at run time (API keys, ingestion keys) are redacted wherever they appear. */
@@ -101,10 +116,23 @@ export function registerSecret(value: string | undefined): void {
 
 /** Remove anything that looks like a credential from a string meant for output. */
 export function redact(text: string): string {
+  for (const name of SECRET_ENV) registerSecret(process.env[name])
   let out = text
   for (const secret of knownSecrets) out = out.split(secret).join('[REDACTED]')
   for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, '$1[REDACTED]')
   return out
+}
+
+/** redact() on every string of a JSON value (records written to files, e.g. checkpoints/*.failed.json). */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value) as T
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v)
+    return out as T
+  }
+  return value
 }
 
 export function errorMessage(error: unknown): string {

@@ -128,9 +128,9 @@ describe('investigation: CLI', function () {
     })
 
     it('create: validates, replays locally, creates the category and the view; list and delete by name', async () => {
-      const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY}
+      const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY, FLOWLOG_SLACK_WEBHOOK: slackUrl}
       const created = await runCli(
-        ['alert', 'create', 'ssh-rejected', '--query', 'action:rejected target_port:22', '--slack-webhook', slackUrl, '--api-url', api.url, '--json'],
+        ['alert', 'create', 'ssh-rejected', '--query', 'action:rejected target_port:22', '--api-url', api.url, '--json'],
         {env: aenv},
       )
       expect(created.code, created.stderr).to.equal(0)
@@ -150,7 +150,7 @@ describe('investigation: CLI', function () {
         'POST /v1/config/view 200',
       ])
 
-      const human = await runCli(['alert', 'create', 'scans', '-q', 'action:rejected', '--slack-webhook', slackUrl, '--trigger-limit', '20', '--trigger-interval', '5m'], {
+      const human = await runCli(['alert', 'create', 'scans', '-q', 'action:rejected', '--trigger-limit', '20', '--trigger-interval', '5m'], {
         env: {...aenv, FLOWLOG_LOGDNA_API_URL: api.url},
       })
       expect(human.code, human.stderr).to.equal(0)
@@ -175,16 +175,16 @@ describe('investigation: CLI', function () {
 
     it('create: a syntax error exits 2 before any call; a CIDR clause is warned about; no service key exits 3', async () => {
       const before = api.requests.length
-      const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY}
-      const bad = await runCli(['alert', 'create', 'x', '--query', 'target_port:(22', '--slack-webhook', slackUrl, '--api-url', api.url], {env: aenv})
+      const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY, FLOWLOG_SLACK_WEBHOOK: slackUrl}
+      const bad = await runCli(['alert', 'create', 'x', '--query', 'target_port:(22', '--api-url', api.url], {env: aenv})
       expect(bad.code).to.equal(2)
       expect(bad.stderr).to.match(/syntax error/)
       expect(api.requests.length).to.equal(before)
-      const cidr = await runCli(['alert', 'create', 'subnet', '--query', 'initiator_ip:10.240.0.0/16', '--slack-webhook', slackUrl, '--api-url', api.url, '--dry-run'], {env: aenv})
+      const cidr = await runCli(['alert', 'create', 'subnet', '--query', 'initiator_ip:10.240.0.0/16', '--api-url', api.url, '--dry-run'], {env: aenv})
       expect(cidr.code, cidr.stderr).to.equal(0)
       expect(cidr.stderr).to.match(/CIDR clause.*matches nothing in Log Analysis/)
       expect(api.requests.length).to.equal(before)
-      const nokey = await runCli(['alert', 'create', 'x', '--query', 'action:rejected', '--slack-webhook', slackUrl, '--api-url', api.url], {env})
+      const nokey = await runCli(['alert', 'create', 'x', '--query', 'action:rejected', '--api-url', api.url], {env: {...env, FLOWLOG_SLACK_WEBHOOK: slackUrl}})
       expect(nokey.code).to.equal(3)
       expect(nokey.stderr).to.contain('FLOWLOG_LOGDNA_SERVICE_KEY')
       const wrong = await runCli(['alert', 'list', '--api-url', api.url], {env: {...env, FLOWLOG_LOGDNA_SERVICE_KEY: 'not-the-key-123456'}})
@@ -195,7 +195,7 @@ describe('investigation: CLI', function () {
 
   it('watch posts to Slack when new matching records arrive; Ctrl-C exits 130', async () => {
     const slack = await startSlack()
-    const cli = spawnCli(['watch', '--query', 'action:rejected target_port:3389', '--slack-webhook', slack.webhookUrl, '--source', loaded.bucket, '--interval', '1s'], env)
+    const cli = spawnCli(['watch', '--query', 'action:rejected target_port:3389', '--source', loaded.bucket, '--interval', '1s'], {...env, FLOWLOG_SLACK_WEBHOOK: slack.webhookUrl})
     try {
       await cli.waitFor('stderr', 'watching')
       expect(cli.stderr()).to.not.contain('abcdefghijklmnop')
@@ -222,10 +222,15 @@ describe('investigation: CLI', function () {
     }
   })
 
-  it('watch refuses a missing or plain-http remote webhook (exit 2)', async () => {
+  it('watch refuses a missing or plain-http remote webhook, and the webhook as a flag (a secret) (exit 2)', async () => {
     expect((await runCli(['watch', '--query', 'action:rejected', '--source', loaded.bucket], {env})).code).to.equal(2)
-    const r = await runCli(['watch', '--query', 'action:rejected', '--source', loaded.bucket, '--slack-webhook', 'http://hooks.example.com/x'], {env})
+    const r = await runCli(['watch', '--query', 'action:rejected', '--source', loaded.bucket], {env: {...env, FLOWLOG_SLACK_WEBHOOK: 'http://hooks.example.com/x'}})
     expect(r.code).to.equal(2)
+    const flag = await runCli(['watch', '--query', 'action:rejected', '--source', loaded.bucket, '--slack-webhook', 'https://hooks.slack.com/services/T0/B0/secret123'], {env})
+    expect(flag.code).to.equal(2)
+    expect(flag.stderr).to.match(/--slack-webhook is not taken: a webhook URL is a secret/)
+    expect(flag.stderr).to.contain('FLOWLOG_SLACK_WEBHOOK')
+    expect(flag.stderr).not.to.contain('secret123')
   })
 
   it('explore runs over piped keystrokes and quits with :q', async () => {

@@ -18,13 +18,14 @@ const or = (...children: QueryNode[]): QueryNode => ({type: 'or', children})
 const not = (child: QueryNode): QueryNode => ({type: 'not', child})
 const ALL: QueryNode = {type: 'all'}
 
+/** The parser itself, without the bounds on length and clauses (tested in 'bounds'). */
 function ast(q: string): QueryNode {
-  return parseQuery(q).ast
+  return parseQuery(q, {bounds: false}).ast
 }
 
 function syntaxError(q: string): QuerySyntaxError {
   try {
-    parseQuery(q)
+    parseQuery(q, {bounds: false})
   } catch (error) {
     expect(error).to.be.instanceOf(QuerySyntaxError)
     return error as QuerySyntaxError
@@ -322,6 +323,15 @@ describe('query: parser', () => {
       expect(excerpt.endsWith('…')).to.equal(true)
       expect(excerpt[caret.indexOf('^')]).to.equal(' ')
       expect(excerpt.slice(caret.indexOf('^') - 2, caret.indexOf('^'))).to.equal('f:')
+    })
+  })
+
+  describe('bounds', () => {
+    it('more than 500 clauses or 64 KB of text is a syntax error (exit 2) naming the bound; 500 clauses parse', () => {
+      const clauses = (n: number) => Array.from({length: n}, (_, i) => `f:${i}`).join(' OR ')
+      expect((parseQuery(clauses(500)).ast as {children: unknown[]}).children).to.have.length(500)
+      expect(() => parseQuery(clauses(501))).to.throw(QuerySyntaxError, /the query has 501 clauses, more than 500/)
+      expect(() => parseQuery(`"${'x'.repeat(70_000)}"`)).to.throw(QuerySyntaxError, /70002 characters long, more than 65536/)
     })
   })
 

@@ -200,7 +200,8 @@ describe('store: the reconstructed line and typed columns', function () {
     const odd: JsonObject[] = [
       {target_port: '22'},
       {bytes_from_initiator: 1.5},
-      {bytes_from_initiator: 2 ** 60},
+      // 2^53: unsafe but exact in its text (texts a double would round are refused: test/hostile/limits.test.ts).
+      {bytes_from_initiator: 2 ** 53},
       {was_initiated: 'true'},
       {direction: ['I']},
       {transport_protocol: -1},

@@ -16,6 +16,6 @@
 export type {CidrBlock, CmpOp, MatchOp, QueryNode, ValueTest} from './ast.js'
 export {QuerySyntaxError} from './errors.js'
 export {type PrefixIpClause, formatQuery, isMatchAll, prefixIpHint, queryHasCidr} from './inspect.js'
-export {MAX_NESTING, type ParsedQuery, parseQuery} from './parser.js'
+export {checkQueryLength, MAX_CLAUSES, MAX_NESTING, MAX_QUERY_LENGTH, type ParsedQuery, parseQuery} from './parser.js'
 export {type QueryRecord, type RowPredicate, toPredicate, toRecordPredicate} from './predicate.js'
 export {type SqlFragment, toSql} from './sql.js'

@@ -52,10 +52,42 @@ function scanNumber(s: string, at: number): number {
   return j
 }
 
-export function parseQuery(query: string): ParsedQuery {
+/** Queries longer than this (characters) are refused: docs/query-language.md, "Bounds". */
+export const MAX_QUERY_LENGTH = 64 * 1024
+/** Queries with more clauses (terms and field clauses) than this are refused (DuckDB binds at most ~1,000 nested ORs). */
+export const MAX_CLAUSES = 500
+
+/** Throws the usage error (exit 2) for a query text longer than MAX_QUERY_LENGTH. */
+export function checkQueryLength(query: string): void {
+  if (query.length > MAX_QUERY_LENGTH) {
+    throw new QuerySyntaxError(query.slice(0, 200), 0, `the query is ${query.length} characters long, more than ${MAX_QUERY_LENGTH}`, 'narrow it: a field clause with a list or a CIDR block matches many values at once')
+  }
+}
+
+/** `bounds: false` (tests of the parser itself): no length or clause bound. */
+export function parseQuery(query: string, options: {bounds?: boolean} = {}): ParsedQuery {
+  const bounded = options.bounds !== false
+  if (bounded) checkQueryLength(query)
   const parser = new Parser(query)
   const ast = parser.parseAll()
+  const clauses = bounded ? countClauses(ast) : 0
+  if (clauses > MAX_CLAUSES) {
+    throw new QuerySyntaxError(query.slice(0, 200), 0, `the query has ${clauses} clauses, more than ${MAX_CLAUSES}`, 'narrow it: a CIDR block or a range (field:>=N) matches many values in one clause')
+  }
   return {ast, warnings: parser.warnings}
+}
+
+/** Leaves of the tree (terms, field clauses), counted without recursion. */
+function countClauses(ast: QueryNode): number {
+  let n = 0
+  const stack: QueryNode[] = [ast]
+  while (stack.length) {
+    const node = stack.pop()!
+    if (node.type === 'and' || node.type === 'or') for (const c of node.children) stack.push(c)
+    else if (node.type === 'not') stack.push(node.child)
+    else if (node.type !== 'all') n++
+  }
+  return n
 }
 
 class Parser {

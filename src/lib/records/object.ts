@@ -1,14 +1,9 @@
-import {gunzipSync} from 'node:zlib'
+import {createGunzip, gunzipSync} from 'node:zlib'
 
-import {FlowlogError} from '../errors.js'
+import {DEFAULT_MAX_OBJECT_BYTES, formatSize, ObjectFormatError, ObjectLimitError} from './limits.js'
 import {parseTimestamp} from './time.js'
 
-/** A per-object error: the object is bad, the run goes on. */
-export class ObjectFormatError extends FlowlogError {
-  constructor(message: string) {
-    super(message, 1, {code: 'object_format'})
-  }
-}
+export {ObjectFormatError, ObjectLimitError} from './limits.js'
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | {[k: string]: JsonValue}
 export type JsonObject = {[k: string]: JsonValue}
@@ -33,16 +28,72 @@ export interface InflatedObject {
   gzip: boolean
 }
 
-export function inflateObject(bytes: Uint8Array): InflatedObject {
-  if (bytes.length >= 2 && bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1) {
+function tooBig(limit: number, what: string): ObjectLimitError {
+  return new ObjectLimitError(`${what} more than ${formatSize(limit)}, the limit per object (pull --max-object-size)`)
+}
+
+/** Thrown by inflateObject when `exact` is set and the gzip inflates past `exact` bytes. */
+export class InflatedPastSize extends Error {}
+
+/**
+ * Inflate with a bound: never more than `limit` bytes out (a gzip bomb fails as its object, it does not take the
+ * process). The expected size — `exact` when the caller counted it (countInflated), else the gzip trailer's ISIZE (the
+ * last member's size mod 2^32) — sizes the output in one allocation. A stream that inflates past its trailer (several members, or a lying trailer) is inflated again bounded
+ * by the limit itself — or, with `recount`, InflatedPastSize is thrown so that the caller counts it first
+ * (countInflated, which keeps nothing).
+ */
+export function inflateObject(bytes: Uint8Array, limit = DEFAULT_MAX_OBJECT_BYTES, options: {exact?: number; recount?: boolean} = {}): InflatedObject {
+  if (isGzip(bytes)) {
+    const trailer = bytes.length >= 18 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32LE(bytes.length - 4) : 0
+    const expected = options.exact ?? trailer
+    if (options.exact !== undefined && expected > limit) throw tooBig(limit, 'inflates to')
+    const bounded = (max: number, chunkSize: number) => gunzipSync(bytes, {chunkSize, maxOutputLength: max})
     try {
-      // Output chunks sized for flow-log text (about ten times its gzip) spare zlib most of its chunk copying.
-      return {bytes: gunzipSync(bytes, {chunkSize: Math.min(Math.max(bytes.length * 16, 64 * 1024), 64 * 1024 * 1024)}), gzip: true}
+      // A trailer above the limit may be a bomb's or a truncated object's: counted (or bounded by the limit) below.
+      if (expected <= limit) {
+        try {
+          return {bytes: bounded(Math.max(expected, 1), Math.max(expected + 64, 64)), gzip: true}
+        } catch (error) {
+          if ((error as {code?: string}).code !== 'ERR_BUFFER_TOO_LARGE') throw error
+          if (options.exact !== undefined) throw tooBig(limit, 'inflates to')
+        }
+      }
+      if (options.recount) throw new InflatedPastSize()
+      try {
+        return {bytes: bounded(limit, Math.min(Math.max(bytes.length * 16, 64 * 1024), 64 * 1024 * 1024)), gzip: true}
+      } catch (error) {
+        if ((error as {code?: string}).code === 'ERR_BUFFER_TOO_LARGE') throw tooBig(limit, 'inflates to')
+        throw error
+      }
     } catch (error) {
+      if (error instanceof ObjectLimitError || error instanceof InflatedPastSize) throw error
       throw new ObjectFormatError(`corrupt gzip: ${(error as Error).message}`)
     }
   }
+  if (bytes.length > limit) throw tooBig(limit, `holds ${formatSize(bytes.length)},`)
   return {bytes, gzip: false}
+}
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1
+}
+
+/** The inflated size of a gzip, counted in 1 MB chunks that are dropped at once; undefined past `limit`. */
+export function countInflated(bytes: Uint8Array, limit: number): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const gz = createGunzip({chunkSize: 1024 * 1024})
+    let n = 0
+    gz.on('data', (chunk: Buffer) => {
+      n += chunk.length
+      if (n > limit) {
+        gz.destroy()
+        resolve(undefined)
+      }
+    })
+    gz.on('end', () => resolve(n))
+    gz.on('error', (error) => reject(new ObjectFormatError(`corrupt gzip: ${error.message}`)))
+    gz.end(bytes)
+  })
 }
 
 /** The JSON text of inflated bytes: UTF-8; a gzip'd text loses its byte order mark, a plain one what precedes its `{`. */

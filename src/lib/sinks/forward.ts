@@ -97,6 +97,8 @@ export interface ForwardOptions {
   onRetry?: (info: RetryInfo) => void
   /** Called when an object cannot be read because it does not exist (event mode: the object is gone). */
   isMissing?: (error: unknown) => boolean
+  /** After `signal`, how long requests in flight may take before they are cancelled (default 20 s). */
+  graceMs?: number
 }
 
 /** Thrown (after the ledger is flushed) when the service refused the credentials; carries the summary so far. */
@@ -196,9 +198,24 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
   const concurrency = Math.max(1, options.concurrency ?? 4)
   const readAhead = Math.max(1, options.readAhead ?? 8)
   const summary: ForwardSummary = {...emptySummary(sink.kind, sink.destination, dryRun), ledger: ledger?.path}
+  // `abort` cancels requests in flight and reads; `signal` (Ctrl-C, SIGTERM) first only stops taking new batches and
+  // objects (`stopping`): requests in flight finish and are recorded, cancelled only after graceMs
+  // (docs/sinks.md, "Stopping forward").
   const abort = new AbortController()
-  const onOuterAbort = () => abort.abort(options.signal?.reason)
-  options.signal?.addEventListener('abort', onOuterAbort, {once: true})
+  const reads = new AbortController()
+  let stopping = false
+  let graceTimer: NodeJS.Timeout | undefined
+  const onOuterAbort = () => {
+    stopping = true
+    reads.abort(options.signal?.reason)
+    graceTimer = setTimeout(() => abort.abort(options.signal?.reason), options.graceMs ?? 20_000)
+    graceTimer.unref?.()
+  }
+  if (options.signal?.aborted) onOuterAbort()
+  else options.signal?.addEventListener('abort', onOuterAbort, {once: true})
+  abort.signal.addEventListener('abort', () => reads.abort(abort.signal.reason), {once: true})
+  const halted = () => stopping || abort.signal.aborted
+  let ledgerFailed: Error | undefined
   let fatal: SinkAuthError | undefined
   let stopped: string | undefined
   const notSent = () => `not sent: the service kept failing (${stopped})`
@@ -301,7 +318,17 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
       return
     }
     await slots.acquire()
-    if (fatal) {
+    // The ledger holds what was acknowledged before the next batch goes out; a ledger that cannot be written stops
+    // forward at once (a re-run would otherwise send again everything after it).
+    if (!dryRun && ledger && !fatal && !ledgerFailed) {
+      await ledger.settled()
+      if (ledger.failure) {
+        ledgerFailed = ledger.failure
+        abort.abort(ledgerFailed)
+      }
+    }
+    if (fatal || halted()) {
+      // Interrupted (or the ledger failed): this batch is not sent; its objects are not done, the next run sends them.
       slots.release()
       return
     }
@@ -356,7 +383,7 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
   const read = async (obj: SourceObject): Promise<ReadResult> => {
     let bytes: Uint8Array
     try {
-      bytes = await source.read(obj, abort.signal)
+      bytes = await source.read(obj, reads.signal)
     } catch (error) {
       return {obj, error}
     }
@@ -411,7 +438,7 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
         summary.resumed++
         continue
       }
-      if (fatal) break
+      if (fatal || halted()) break
       if (stopped) {
         state.failed ??= notSent()
         break
@@ -425,6 +452,8 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
       state.pending++
       if (dryRun && summary.sample === undefined) summary.sample = JSON.parse(e.text) as unknown
     }
+    // Interrupted while its lines were batched: not sealed, so never marked done (its acknowledged lines are partial).
+    if (halted()) return
     state.sealed = true
     finish(state)
     flushDone()
@@ -448,7 +477,7 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
           })()
         : source.list(options.window ?? {})
     for await (const obj of listing) {
-      if (fatal || stopped || abort.signal.aborted) break
+      if (fatal || stopped || halted()) break
       summary.objects.listed++
       if (ledger?.isDone(obj)) {
         summary.objects.skipped++
@@ -460,8 +489,8 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
       // Read ahead a few objects, and never more than READ_AHEAD_BYTES of them (as stored).
       while (queue.length >= readAhead || (queue.length > 1 && queuedBytes > READ_AHEAD_BYTES)) await next()
     }
-    while (queue.length > 0 && !fatal && !stopped && !abort.signal.aborted) await next()
-    if (!fatal && !abort.signal.aborted) await flushBatch()
+    while (queue.length > 0 && !fatal && !stopped && !halted()) await next()
+    if (!fatal && !halted()) await flushBatch()
     await drain()
     if (stopped) {
       for (const item of queue.splice(0)) fail(item.obj.key, notSent())
@@ -474,6 +503,7 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
     flushDone()
     throw error
   } finally {
+    clearTimeout(graceTimer)
     options.signal?.removeEventListener('abort', onOuterAbort)
     if (ledger && !dryRun) await ledger.flush()
   }
@@ -486,6 +516,6 @@ export async function forwardObjects(options: ForwardOptions): Promise<ForwardSu
   summary.seconds = (Date.now() - started) / 1000
   progress(true)
   if (fatal) throw new ForwardAuthError(fatal.message, fatal.status, summary)
-  if (abort.signal.aborted) throw options.signal?.reason instanceof Error ? options.signal.reason : new Error('forward interrupted')
+  if (stopping || abort.signal.aborted) throw options.signal?.reason instanceof Error ? options.signal.reason : new Error('forward interrupted')
   return summary
 }

@@ -2,7 +2,7 @@ import {rm} from 'node:fs/promises'
 
 import {type Home, writeJsonFile} from '../config/home.js'
 import type {FlowlogConfig} from '../config/settings.js'
-import {AuthError, UsageError} from '../errors.js'
+import {AuthError, redactDeep, UsageError} from '../errors.js'
 import type {EnvelopeOptions} from '../records/envelope.js'
 import {FLOWLOG_KEY_PREFIX} from '../records/key.js'
 import type {JsonObject} from '../records/object.js'
@@ -359,7 +359,8 @@ export async function runForward(req: ForwardRequest, ctx: ForwardContext): Prom
       if (ledger && !dryRun) {
         const retryFile = ledger.path.replace(/\.jsonl$/, '.failed.json')
         if (summary.failures.length > 0) {
-          await writeJsonFile(retryFile, {at: new Date((ctx.now ?? Date.now)()).toISOString(), destination: sink.destination, failed: summary.objects.failed, failures: summary.failures}, true)
+          // Redacted before it is written: an error may echo a credential (docs/sinks.md, "Stopping forward").
+          await writeJsonFile(retryFile, redactDeep({at: new Date((ctx.now ?? Date.now)()).toISOString(), destination: sink.destination, failed: summary.objects.failed, failures: summary.failures}), true)
           result.retryFile = retryFile
         } else await rm(retryFile, {force: true})
       }

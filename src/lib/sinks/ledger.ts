@@ -5,7 +5,8 @@ import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 
 import {ensureDir} from '../config/home.js'
-import {FlowlogError} from '../errors.js'
+import {ExitCode, FlowlogError} from '../errors.js'
+import {canonicalDestination} from './identity.js'
 import type {SourceObject} from '../sources/types.js'
 
 /**
@@ -44,12 +45,25 @@ export interface LedgerStats {
   lines: number
 }
 
+/** The ledger file of a sink: keyed on its canonical destination (identity.ts), so one sink has one ledger and lock. */
 export function ledgerPath(checkpointsDir: string, identity: LedgerIdentity): string {
+  return legacyLedgerPath(checkpointsDir, {...identity, destination: canonicalDestination(identity.destination)})
+}
+
+/** The file name of earlier versions (the destination as spelled): taken over by open(). */
+function legacyLedgerPath(checkpointsDir: string, identity: LedgerIdentity): string {
   const h = createHash('sha256')
     .update(`${identity.sink}\n${identity.destination}\n${identity.query ?? ''}`)
     .digest('hex')
     .slice(0, 16)
   return join(checkpointsDir, `forward-${identity.sink}-${h}.jsonl`)
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  )
 }
 
 function keyHash(key: string): string {
@@ -117,6 +131,9 @@ export class Ledger {
     if (!options.readOnly) {
       await ensureDir(checkpointsDir)
       await ledger.lock(options.isAlive ?? pidAlive)
+      // A ledger written under the destination's spelling (earlier versions) becomes the canonical one.
+      const legacy = legacyLedgerPath(checkpointsDir, identity)
+      if (legacy !== ledger.path && !(await exists(ledger.path)) && (await exists(legacy))) await rename(legacy, ledger.path).catch(() => undefined)
     }
     try {
       const exists = await ledger.load()
@@ -180,6 +197,16 @@ export class Ledger {
     return text === '' ? this.chain : this.write(text)
   }
 
+  /** Wait for every queued write (never throws: see `failure`). */
+  async settled(): Promise<void> {
+    await this.chain
+  }
+
+  /** The first write error, once a write failed (nothing more is written after it). */
+  get failure(): Error | undefined {
+    return this.writeError
+  }
+
   /** Wait for every queued write; throws the first write error. */
   async flush(): Promise<void> {
     await this.chain
@@ -202,7 +229,10 @@ export class Ledger {
       try {
         await this.handle.write(text)
       } catch (error) {
-        this.writeError = new FlowlogError(`cannot write the forward ledger ${this.path}: ${(error as Error).message}`)
+        // Exit 5: what was acknowledged before stays recorded; forward stops at once (docs/sinks.md, "Stopping forward").
+        this.writeError = new FlowlogError(`cannot write the forward ledger ${this.path}: ${(error as Error).message}; forward stopped`, ExitCode.partial, {
+          code: 'ledger_write',
+        })
       }
     })
     return this.chain

@@ -39,7 +39,7 @@ export async function pullFirst(
   home: Home,
   flags: SourceFlagValues,
   window: TimeWindow,
-  callbacks: {onProgress?: (p: PullProgress) => void; onWait?: (pid: number) => void} = {},
+  callbacks: {onProgress?: (p: PullProgress) => void; onWait?: (pid: number) => void; signal?: AbortSignal} = {},
 ): Promise<PullFirstResult> {
   // The parse workers start up while the source and the index open.
   const pool = new ParsePool()
@@ -55,7 +55,7 @@ export async function pullFirst(
     throw error
   }
   try {
-    const summary = await pullObjects(source, store, {window, onProgress: callbacks.onProgress, pool})
+    const summary = await pullObjects(source, store, {window, onProgress: callbacks.onProgress, pool, signal: callbacks.signal})
     return {description: source.description, summary}
   } catch (error) {
     if (error instanceof PartialFailureError) return {description: source.description, summary: error.result as PullSummary, partial: error}

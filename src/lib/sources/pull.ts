@@ -1,7 +1,8 @@
 import {join} from 'node:path'
 
 import {ensureDir} from '../config/home.js'
-import {errorMessage, PartialFailureError} from '../errors.js'
+import {errorMessage, InterruptedError, PartialFailureError} from '../errors.js'
+import {cut, DEFAULT_MAX_OBJECT_BYTES, formatSize} from '../records/limits.js'
 import type {TimeWindow} from '../records/time.js'
 import type {EncodedObject} from '../store/encode.js'
 import {ParsePool} from '../store/pool.js'
@@ -48,6 +49,8 @@ export interface PullOptions {
   batchObjects?: number
   /** Rows to gather before a commit (several parse batches in one transaction). */
   commitRows?: number
+  /** Inflated bytes allowed per object (default 512 MB): a larger object is a named failure. */
+  maxObjectSize?: number
 }
 
 /** DuckDB's row group: a transaction's rows are written in groups of this many, the last one partial. */
@@ -92,6 +95,7 @@ function hull(prev: LoadedObjectInfo, window: TimeWindow): TimeWindow {
  */
 export async function pullObjects(source: Source, store: Store, options: PullOptions = {}): Promise<PullSummary> {
   const started = Date.now()
+  const maxBytes = options.maxObjectSize ?? DEFAULT_MAX_OBJECT_BYTES
   const concurrency = Math.max(1, options.concurrency ?? 8)
   const batchObjects = options.batchObjects ?? 100
   const summary: PullSummary = {
@@ -184,7 +188,8 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   }
 
   const flush = (final = false) => {
-    if (pending.length === 0) return
+    // Interrupted: what is not parsed yet is dropped (the next pull loads it).
+    if (pending.length === 0 || options.signal?.aborted) return
     const batch = pending
     pending = []
     pendingBytes = 0
@@ -192,7 +197,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     const p = (async () => {
       const response = await pool.encode(
         file,
-        batch.map((b) => ({key: b.obj.key, ord: b.ord, bytes: b.bytes, path: b.path, window: b.window})),
+        batch.map((b) => ({key: b.obj.key, ord: b.ord, bytes: b.bytes, path: b.path, window: b.window, maxBytes})),
       )
       const byOrd = new Map(batch.map((b) => [b.ord, b]))
       const good: Ready['good'] = []
@@ -207,7 +212,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
           good.push({encoded: r.object, meta: {source: source.id, etag: obj.etag, size: obj.size, mtime: obj.mtime, window: w}})
         } else {
           summary.objects.failed++
-          summary.failures.push({key: r.key, error: r.error})
+          summary.failures.push({key: r.key, error: cut(r.error)})
         }
       }
       progress()
@@ -253,6 +258,12 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
         enqueue({obj, path: localPath, ord: myOrd, window: objWindow}, obj.size ?? 0)
         continue
       }
+      if (obj.size !== undefined && obj.size > maxBytes) {
+        // Not downloaded: even stored as it is, the object is over the limit.
+        summary.objects.failed++
+        summary.failures.push({key: obj.key, error: `holds ${formatSize(obj.size)}, more than ${formatSize(maxBytes)}, the limit per object (pull --max-object-size)`})
+        continue
+      }
       const d = (async () => {
         try {
           const bytes = await source.read(obj, options.signal)
@@ -264,8 +275,9 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
             fatal ??= error // authentication: stop everything
             return
           }
+          if (options.signal?.aborted) return // interrupted: dropped, the next pull reads it
           summary.objects.failed++
-          summary.failures.push({key: obj.key, error: errorMessage(error)})
+          summary.failures.push({key: obj.key, error: cut(errorMessage(error))})
         }
         progress()
       })()
@@ -291,6 +303,14 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     }
   }
   if (fatal) throw fatal
+  summary.seconds = (Date.now() - started) / 1000
+  if (failure instanceof InterruptedError && options.signal?.aborted) {
+    // Interrupted: every whole object appended before the signal was committed; the next pull goes on from there.
+    throw new InterruptedError(
+      `interrupted: kept ${summary.objects.loaded} object${summary.objects.loaded === 1 ? '' : 's'} (${summary.records} records) loaded before the signal; the next pull continues`,
+      {summary},
+    )
+  }
   if (failure) throw failure
   summary.seconds = (Date.now() - started) / 1000
   if (summary.failures.length > 0) {

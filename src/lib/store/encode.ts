@@ -1,10 +1,13 @@
-import {readFileSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 
 import {parseKey} from '../records/key.js'
+import {DEFAULT_MAX_OBJECT_BYTES, formatSize, inspectJsonBytes, MAX_LINE_BYTES, ObjectLimitError} from '../records/limits.js'
 import {
   describeHeader,
   type FlowLogObject,
   type InflatedObject,
+  countInflated,
+  InflatedPastSize,
   inflateObject,
   type JsonObject,
   type JsonValue,
@@ -155,6 +158,15 @@ function composedSuffix(key: string): string {
   return `,"key":${JSON.stringify(key)}}`
 }
 
+/** A record's line, or an ObjectLimitError when it is longer than DuckDB is asked to read (MAX_LINE_BYTES). */
+function checkLine(line: string, i: number): string {
+  if (line.length > MAX_LINE_BYTES / 3) {
+    const size = Buffer.byteLength(line)
+    if (size > MAX_LINE_BYTES) throw new ObjectLimitError(`flow_logs[${i}] takes ${formatSize(size)}, over the ${formatSize(MAX_LINE_BYTES)} limit per record`)
+  }
+  return line
+}
+
 /** Encode an object; with a window, only records whose time lies in it (since <= t < until) are kept. */
 export function encodeObject(key: string, ord: number, object: FlowLogObject, window?: EncodeWindow): EncodedObject {
   const {header, headerCells, headerRegular} = prepareHeader(object.header)
@@ -190,7 +202,7 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
     if (composed && headerRegular) {
       const fast = encodeCanonical(r)
       if (fast !== undefined) {
-        lines.push(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\tfalse\ttrue\t${NULL_TOKEN}\t${fast}\t${HEADER_NULLS}`)
+        lines.push(checkLine(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\tfalse\ttrue\t${NULL_TOKEN}\t${fast}\t${HEADER_NULLS}`, i))
         continue
       }
     }
@@ -241,7 +253,7 @@ export function encodeObject(key: string, ord: number, object: FlowLogObject, wi
       }).join('\t')
     }
     if (irregular) irregularCount++
-    lines.push(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\t${irregular ? 'true' : 'false'}\t${useHeader ? 'true' : 'false'}\t${rec}\t${parts.join('\t')}\t${headerPart}`)
+    lines.push(checkLine(`${i}\t${ts === undefined ? NULL_TOKEN : ts}\t${irregular ? 'true' : 'false'}\t${useHeader ? 'true' : 'false'}\t${rec}\t${parts.join('\t')}\t${headerPart}`, i))
   }
   return describeEncoded(key, ord, object, header, headerCells, prefix, suffix, lines, records.length, irregularCount)
 }
@@ -302,6 +314,8 @@ export function encodeScanned(
   let doc: JsonObject
   try {
     const headerBytes = Buffer.concat([bytes.subarray(0, span.key), EMPTY_ARRAY, bytes.subarray(span.close + 1)])
+    // Values and nesting of the header within the limits (the general path names what is over).
+    inspectJsonBytes(headerBytes)
     const text = objectText({bytes: headerBytes, gzip: inflated.gzip})
     // An escape in the header could spell another "flow_logs": JSON.parse must see the whole text.
     if (text.includes('\\')) return undefined
@@ -337,33 +351,64 @@ export interface EncodeInput {
   bytes?: Uint8Array
   path?: string
   window?: EncodeWindow
+  /** Inflated bytes allowed (default DEFAULT_MAX_OBJECT_BYTES, pull --max-object-size). */
+  maxBytes?: number
 }
 
 /** `read`: bytes read from `path` (0 when reading failed or bytes were given). */
 export type EncodeResult = ({ok: true; object: EncodedObject} | {ok: false; key: string; ord: number; error: string}) & {read?: number}
 
-export function encodeBytes(input: EncodeInput): EncodeResult {
+/**
+ * encodeBytes for the parse workers: a gzip that inflates past its trailer is counted first (countInflated keeps
+ * nothing), so that a bomb with a lying trailer never takes more memory than the objects within the limit.
+ */
+export async function encodeBytesBounded(input: EncodeInput): Promise<EncodeResult> {
+  const first = encodeBytes(input, true)
+  if (first.ok || !first.recount) return first
+  const limit = input.maxBytes ?? DEFAULT_MAX_OBJECT_BYTES
+  try {
+    const bytes = input.bytes ?? readFileSync(input.path ?? '')
+    const exact = await countInflated(bytes, limit)
+    if (exact === undefined) throw new ObjectLimitError(`inflates to more than ${formatSize(limit)}, the limit per object (pull --max-object-size)`)
+    const result = encodeRead(input, bytes, {exact})
+    if (first.read) result.read = first.read
+    return result
+  } catch (error) {
+    return {ok: false, key: input.key, ord: input.ord, error: (error as Error).message, read: first.read}
+  }
+}
+
+export function encodeBytes(input: EncodeInput, recount = false): EncodeResult & {recount?: boolean} {
   let bytes = input.bytes
   let read = 0
   if (!bytes) {
     try {
+      const limit = input.maxBytes ?? DEFAULT_MAX_OBJECT_BYTES
+      const size = statSync(input.path ?? '').size
+      if (size > limit) throw new ObjectLimitError(`holds ${formatSize(size)}, more than ${formatSize(limit)}, the limit per object (pull --max-object-size)`)
       bytes = readFileSync(input.path ?? '')
       read = bytes.byteLength
     } catch (error) {
       return {ok: false, key: input.key, ord: input.ord, error: (error as Error).message}
     }
   }
-  const result = encodeRead(input, bytes)
+  const result: EncodeResult & {recount?: boolean} = encodeRead(input, bytes, {recount})
   if (read) result.read = read
   return result
 }
 
-function encodeRead(input: EncodeInput, bytes: Uint8Array): EncodeResult {
+function encodeRead(input: EncodeInput, bytes: Uint8Array, inflate: {exact?: number; recount?: boolean}): EncodeResult & {recount?: boolean} {
   try {
-    const inflated = inflateObject(bytes)
+    const inflated = inflateObject(bytes, input.maxBytes, inflate)
     const fast = encodeScanned(input.key, input.ord, inflated, input.window)
-    return {ok: true, object: fast ?? encodeObject(input.key, input.ord, parseObjectText(objectText(inflated)), input.window)}
+    if (fast) return {ok: true, object: fast}
+    // The general path: limits checked on the text before JSON.parse builds it (records/limits.ts).
+    const warnings = inspectJsonBytes(inflated.bytes)
+    const object = parseObjectText(objectText(inflated))
+    object.warnings.push(...warnings)
+    return {ok: true, object: encodeObject(input.key, input.ord, object, input.window)}
   } catch (error) {
+    if (error instanceof InflatedPastSize) return {ok: false, key: input.key, ord: input.ord, error: 'inflates past its gzip trailer', recount: true}
     return {ok: false, key: input.key, ord: input.ord, error: (error as Error).message}
   }
 }

@@ -1,3 +1,4 @@
+import {MAX_LINE_BYTES, MAX_VALUE_BYTES} from '../records/limits.js'
 import {RECORD_FIELDS} from '../records/schema.js'
 
 /**
@@ -240,6 +241,8 @@ export function scanRecords(buf: Uint8Array, span: ArraySpan, options: ScanOptio
           ob[o++] = c
           c = buf[++p]
         }
+        // A value over the limit: the general path names it.
+        if (p - a > MAX_VALUE_BYTES) return undefined
         if (f === START_TIME) {
           stA = a
           stB = p
@@ -298,6 +301,7 @@ export function scanRecords(buf: Uint8Array, span: ArraySpan, options: ScanOptio
       ob[o++] = 78 // N
       ob[o++] = C.Tab
     }
+    if (o - lineStart > MAX_LINE_BYTES) return undefined
     const ts = timeOf(stA, stB) ?? timeOf(cstA, cstB) ?? headerTime
     if (windowed && (ts === undefined || (since !== undefined && ts < since) || (until !== undefined && ts >= until))) {
       o = lineStart

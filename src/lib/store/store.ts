@@ -4,6 +4,7 @@ import {rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {ensureDir, type Home} from '../config/home.js'
+import {onInterrupt} from '../interrupt.js'
 import {FlowlogError} from '../errors.js'
 import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
@@ -203,6 +204,8 @@ export class Store {
       }
       const connection = await instance.connect()
       const store = new Store(home, instance, connection, lock, readOnly)
+      // Ctrl-C / timeout: the query running now stops at once (src/lib/interrupt.ts).
+      store.unhook = onInterrupt(() => connection.interrupt())
       if (!readOnly) await store.migrate()
       else await store.checkVersion()
       return store
@@ -247,7 +250,11 @@ export class Store {
     await this.connection.run(`INSERT OR REPLACE INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`)
   }
 
+  /** Removes the interrupt hook registered by open. */
+  private unhook?: () => void
+
   async close(): Promise<void> {
+    this.unhook?.()
     try {
       if (!this.readOnly) {
         // Loading is over: the checkpoint (compression) may use every core.

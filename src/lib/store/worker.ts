@@ -1,7 +1,7 @@
 import {writeFileSync} from 'node:fs'
 import {parentPort} from 'node:worker_threads'
 
-import {type EncodeInput, type EncodeResult, encodeBytes} from './encode.js'
+import {type EncodeInput, type EncodeResult, encodeBytesBounded} from './encode.js'
 
 /**
  * Parse worker: decodes and encodes a batch of objects and writes their TSV lines for DuckDB, so the main thread only
@@ -23,14 +23,14 @@ export interface WorkerResponse {
   general?: string
 }
 
-parentPort?.on('message', (req: WorkerRequest) => {
+parentPort?.on('message', async (req: WorkerRequest) => {
   try {
     const results: EncodeResult[] = []
     const canonical: Uint8Array[] = []
     const general: string[] = []
     let rows = 0
     for (const item of req.items) {
-      const r = encodeBytes(item)
+      const r = await encodeBytesBounded(item)
       if (r.ok) {
         const ord = r.object.ord
         if (r.object.tsv) {

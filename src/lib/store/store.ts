@@ -9,6 +9,7 @@ import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
 import {sleep} from '../sleep.js'
+import {phase} from '../profile.js'
 
 /**
  * @duckdb/node-api is CommonJS: required directly it loads in about half the time an ESM import takes (the import
@@ -167,6 +168,7 @@ export class Store {
   private loadBase = 0
 
   static async open(home: Home, options: OpenStoreOptions = {}): Promise<Store> {
+    phase('store open')
     await ensureDir(home.root)
     const readOnly = Boolean(options.readOnly)
     let lock: Lock | undefined
@@ -201,6 +203,7 @@ export class Store {
           await sleep(200)
         }
       }
+      phase('duckdb instance')
       const connection = await instance.connect()
       const store = new Store(home, instance, connection, lock, readOnly)
       if (!readOnly) await store.migrate()

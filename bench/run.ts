@@ -4,7 +4,9 @@
  *   - search, warm and cold, for three queries, vs zcat | jq
  *   - start-up (`flowlog --version`)
  *   - COS pull from a loopback server, and forward to a loopback ingest server (when those modules are present)
- * BENCH_RECORDS / BENCH_OBJECTS shrink the data set for a quick run.
+ *   - interactive latency (#13): first page of four queries, top, stats, a 20,000-row table, each against --version
+ * BENCH_RECORDS / BENCH_OBJECTS size the data set (e.g. BENCH_RECORDS=2000000 BENCH_OBJECTS=4000; 10M = 10000000 and
+ * 20000); BENCH_ONLY=page,version,… picks the parts.
  */
 import {existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
@@ -108,6 +110,39 @@ const r = await c.runAndReadAll('select count(*) from t'); console.log(String(r.
         if (q === QUERIES[0]) figures.jqMs = j.ms
       }
     }
+  }
+
+  if (want('page')) {
+    // Interactive latency (#13): whole process, median of 5, against --version on the same minute.
+    if (!existsSync(join(home, 'index.duckdb'))) await cli(['pull', '--source', BUCKET], home)
+    const med = async (args: string[]) => {
+      const times: number[] = []
+      let rss = 0
+      for (let i = 0; i < 5; i++) {
+        const r = await cli(args, home)
+        times.push(r.ms)
+        rss = Math.max(rss, r.peakRssMb)
+      }
+      return {ms: median(times), rss}
+    }
+    const version = (await med(['--version'])).ms
+    report('  --version (same minute)', `${version.toFixed(0)} ms`)
+    const page: Record<string, unknown> = {versionMs: version}
+    const cases: [string, string[], number][] = [
+      ['first page: field query', ['search', 'target_ip:==10.240.0.4 action:rejected -target_port:67'], 150],
+      ['first page: CIDR query', ['search', 'initiator_ip:92.63.0.0/16'], 150],
+      ['first page: bare term', ['search', '161.26.0.10'], 150],
+      ['first page: negations', ['search', '-target_port:67 -target_port:53 -action:accepted -initiator_ip:10.240.0.0/16'], 150],
+      ['top --by initiator_ip --query action:rejected', ['top', '--by', 'initiator_ip', '--query', 'action:rejected', '--limit', '5'], 250],
+      ['stats --interval 5m', ['stats', '--interval', '5m'], 250],
+      ['table of 20,000 rows (search action:rejected)', ['search', 'action:rejected', '--limit', '20000'], 600],
+    ]
+    for (const [name, args, budget] of cases) {
+      const r = await med(args)
+      report(`  ${name}`, `${r.ms.toFixed(0)} ms = --version + ${(r.ms - version).toFixed(0)} ms (target + ${budget}), peak RSS ${r.rss} MB`)
+      page[name] = {ms: r.ms, overVersionMs: r.ms - version, peakRssMb: r.rss}
+    }
+    figures.page = page
   }
 
   if (want('cos') && existsSync(join(ROOT, 'bench', 'cos.ts'))) {

@@ -13,9 +13,10 @@ import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
 import {anyPrefixMatch, copyLines, countMatches, parseSort, searchRecords} from '../lib/store/search.js'
 import {openStore} from '../lib/store/store.js'
-import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, recordTable, type RecordOutput} from '../lib/ui/records.js'
+import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, recordColumns, type RecordOutput, TableStream} from '../lib/ui/records.js'
 import {runSearchFollow} from '../lib/follow/search.js'
 import {loadNames} from '../lib/names.js'
+import {phase} from '../lib/profile.js'
 
 /** Whether stdout is a pipe (then DuckDB may write to /dev/stdout without truncating anything). */
 function stdoutIsPipe(): boolean {
@@ -91,7 +92,13 @@ an exact match.`
     if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
     const sort = parseSort(flags.sort)
     if (flags.source) await this.pullSourceFirst(flags, window, 'searching')
+    // Names (for the table) load while the index opens and the query runs.
+    const names = flags.output === 'table' && !fields && !this.jsonEnabled()
+      ? readConfig(this.home).then((config) => loadNames(this.home, {config})).then((r) => r.names, () => undefined)
+      : undefined
+    phase('parsed')
     const store = await openStore(this.home, {readOnly: true})
+    phase('index open')
     const output = (this.jsonEnabled() ? 'json-doc' : flags.output) as RecordOutput | 'json-doc'
     const result: SearchResult = {records: [], truncated: false, total: 0}
     try {
@@ -100,7 +107,7 @@ an exact match.`
       const spec = {...compiled.spec, window, sort, limit: flags.limit, hasIrregular: totals.irregular > 0}
       const hint = ipPrefixHint(compiled)
       let prefixSeen = false
-      const tableRows: {row: JsonObject; time: string}[] = []
+      let table: TableStream | undefined
       let emitted = 0
       // NDJSON into a pipe: DuckDB writes the lines itself (no trip through JavaScript).
       let direct: number | undefined
@@ -119,7 +126,9 @@ an exact match.`
       const out = this.term.bufferedWriter()
       if (output === 'csv') out.write(csvHeader(fields ?? DEFAULT_CSV_FIELDS) + '\n')
       if (output === 'json') out.write('[')
+      phase('totals')
       if (direct === undefined) for await (const m of searchRecords(store, spec)) {
+        if (emitted === 0) phase('first match')
         // The prefix hint looks at the first records only: enough to notice, cheap on big results.
         const checkHint = hint !== undefined && !prefixSeen && emitted < 1000
         const needRow = output !== 'ndjson' || fields !== undefined || checkHint
@@ -139,18 +148,23 @@ an exact match.`
             result.records.push(project(row!, fields))
             break
           default:
-            tableRows.push({row: row!, time: isoTime(m.ts)})
+            // The table streams: widths from the first page, then a line per row as it comes.
+            table ??= new TableStream(recordColumns(this.term.c, fields, await names), this.term.c, (t) => out.write(t))
+            table.push(row!, isoTime(m.ts))
         }
         emitted++
       }
       if (output === 'json') out.write(emitted ? '\n]\n' : ']\n')
+      table?.end()
       out.flush()
+      phase(`${emitted} rows written`)
       result.total = emitted
+      // The page is out before the count of all matches is made (the count line goes to stderr after it).
       if (flags.limit > 0 && emitted >= flags.limit) {
         result.total = await countMatches(store, spec)
         result.truncated = result.total > emitted
+        phase('counted')
       }
-      if (output === 'table' && tableRows.length) this.term.out(recordTable(tableRows, this.term.c, fields, (await loadNames(this.home, {config: await readConfig(this.home)})).names))
       if (emitted === 0) this.term.info('no records match')
       else if (result.truncated) this.term.info(`showing ${emitted} of ${result.total} records (raise --limit, or --limit 0 for all)`)
       if (prefixSeen && hint) this.term.hint(hint.message)

@@ -2,6 +2,7 @@ import type {JsonObject} from '../records/object.js'
 import {RECORD_FIELDS, ROW_FIELD_MAP} from '../records/schema.js'
 import type {TimeWindow} from '../records/time.js'
 import {UsageError} from '../errors.js'
+import {phase} from '../profile.js'
 import {recExpression, type Store} from './store.js'
 
 /**
@@ -250,8 +251,11 @@ export async function* searchRecords(store: Store, spec: SearchSpec): AsyncGener
   const sort = spec.sort ?? {field: 'time', desc: false}
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY
   const irregular = await irregularMatches(store, spec, sort)
+  phase('irregular rows')
   const {sql, params} = regularMatchesSql(spec, sort, limit)
+  if (process.env.FLOWLOG_PROFILE === 'sql') process.stderr.write(sql + '\n' + JSON.stringify(params) + '\n')
   const result = await store.connection.stream(sql, params as never)
+  phase('query started')
   const cmp = makeComparator(sort)
   let i = 0
   let emitted = 0
@@ -289,9 +293,9 @@ export async function countMatches(store: Store, spec: SearchSpec): Promise<numb
   if (spec.where) params.push(...spec.where.params)
   const win = windowSql(spec.window, params)
   const [row] = await store.all(
-    `SELECT count(*) AS n FROM records r JOIN objects o ON o.key = r.okey WHERE NOT r.irregular AND ${where} AND ${win}`,
+    `SELECT count(*) AS n FROM records r ${joinObjects(where)}WHERE NOT r.irregular AND ${where} AND ${win}`,
     params,
   )
-  const irregular = await irregularMatches(store, spec, {field: 'time', desc: false})
+  const irregular = spec.hasIrregular === false ? [] : await irregularMatches(store, spec, {field: 'time', desc: false})
   return Number(row.n) + irregular.length
 }

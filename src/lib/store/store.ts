@@ -10,6 +10,7 @@ import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
 import {sleep} from '../sleep.js'
+import {phase} from '../profile.js'
 
 /**
  * @duckdb/node-api is CommonJS: required directly it loads in about half the time an ESM import takes (the import
@@ -168,6 +169,7 @@ export class Store {
   private loadBase = 0
 
   static async open(home: Home, options: OpenStoreOptions = {}): Promise<Store> {
+    phase('store open')
     await ensureDir(home.root)
     const readOnly = Boolean(options.readOnly)
     let lock: Lock | undefined
@@ -202,6 +204,7 @@ export class Store {
           await sleep(200)
         }
       }
+      phase('duckdb instance')
       const connection = await instance.connect()
       const store = new Store(home, instance, connection, lock, readOnly)
       // Ctrl-C / timeout: the query running now stops at once (src/lib/interrupt.ts).

@@ -1,5 +1,3 @@
-import type TableClass from 'cli-table3'
-import {createRequire} from 'node:module'
 import type {ChalkInstance} from 'chalk'
 
 import type {JsonObject, JsonValue} from '../records/object.js'
@@ -8,11 +6,6 @@ import {formatBytes} from './format.js'
 
 /** Renderers for flattened rows: a table for people, ndjson/csv/json for machines. */
 export type RecordOutput = 'table' | 'json' | 'ndjson' | 'csv'
-
-/** cli-table3 is loaded when a table is drawn: machine output (ndjson, csv, json) never pays for it. */
-function tableClass(): typeof TableClass {
-  return createRequire(import.meta.url)('cli-table3') as typeof TableClass
-}
 
 export const DEFAULT_CSV_FIELDS = ROW_FIELDS.map((f) => f.name)
 
@@ -52,13 +45,13 @@ export interface TableColumn {
   value: (row: JsonObject, time: string) => string
 }
 
-/** The record table: time, direction, action (coloured), initiator, target, protocol, bytes; or chosen fields. */
-export function recordTable(rows: {row: JsonObject; time: string}[], c: ChalkInstance, fields?: string[], names?: Map<string, string>): string {
+/** The columns of the record table: time, direction, action (coloured), initiator, target, protocol, bytes; or chosen fields. */
+export function recordColumns(c: ChalkInstance, fields?: string[], names?: Map<string, string>): TableColumn[] {
   const label = (ip: JsonValue | undefined) => {
     const n = typeof ip === 'string' ? names?.get(ip) : undefined
     return n ? ` ${c.dim(`(${n})`)}` : ''
   }
-  const columns: TableColumn[] = fields
+  return fields
     ? fields.map((f) => ({head: f, value: (row) => (row[f] === undefined ? '' : typeof row[f] === 'object' ? JSON.stringify(row[f]) : String(row[f]))}))
     : [
         {head: 'time', value: (_r, t) => t},
@@ -79,12 +72,113 @@ export function recordTable(rows: {row: JsonObject; time: string}[], c: ChalkIns
           },
         },
       ]
-  const Table = tableClass()
-  const table = new Table({
-    head: columns.map((col) => c.bold(col.head)),
-    style: {head: [], border: [], compact: true},
-    chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
-  })
-  for (const {row, time} of rows) table.push(columns.map((col) => col.value(row, time)))
-  return table.toString()
+}
+
+export interface TableRow {
+  row: JsonObject
+  time: string
+}
+
+export interface TableStreamOptions {
+  /** Rows read before the column widths are fixed (default 100): later rows are cut or padded to those widths. */
+  firstPage?: number
+  /** No cell wider than this (default 60 characters); longer values end in `…`. */
+  maxCell?: number
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001B\[[0-9;]*m/g
+const visible = (s: string) => (s.includes('\u001B') ? s.replace(ANSI, '') : s)
+
+/**
+ * A table that streams: the column widths come from the first page of rows, then every row is one line written as it
+ * comes, so a table of millions of rows takes bounded memory and linear time. Same look as the cli-table3 tables
+ * elsewhere (box lines, one space of padding, bold heads).
+ */
+export class TableStream {
+  private readonly cells: string[][] = []
+  private widths: number[] | undefined
+  private readonly firstPage: number
+  private readonly maxCell: number
+
+  constructor(
+    private readonly columns: TableColumn[],
+    private readonly c: ChalkInstance,
+    private readonly write: (text: string) => void,
+    options: TableStreamOptions = {},
+  ) {
+    this.firstPage = Math.max(1, options.firstPage ?? 100)
+    this.maxCell = Math.max(4, options.maxCell ?? 60)
+  }
+
+  push(row: JsonObject, time: string): void {
+    const cells = this.columns.map((col) => col.value(row, time))
+    if (this.widths) this.write(this.line(cells))
+    else {
+      this.cells.push(cells)
+      if (this.cells.length >= this.firstPage) this.start()
+    }
+  }
+
+  /** Ends the table (writes the bottom line); returns whether anything was written. */
+  end(): boolean {
+    if (!this.widths) {
+      if (this.cells.length === 0) return false
+      this.start()
+    }
+    this.write('└' + this.widths!.map((w) => '─'.repeat(w + 2)).join('┴') + '┘\n')
+    return true
+  }
+
+  private start(): void {
+    const widths = this.columns.map((col) => Math.min(this.maxCell, visible(col.head).length))
+    for (const cells of this.cells) for (let i = 0; i < cells.length; i++) widths[i] = Math.max(widths[i], Math.min(this.maxCell, visible(cells[i]).length))
+    this.widths = widths
+    const head = this.columns.map((col) => this.c.bold(col.head))
+    this.write('┌' + widths.map((w) => '─'.repeat(w + 2)).join('┬') + '┐\n' + this.line(head))
+    for (const cells of this.cells) this.write(this.line(cells))
+    this.cells.length = 0
+  }
+
+  private line(cells: string[]): string {
+    let out = '│'
+    for (let i = 0; i < cells.length; i++) {
+      const w = this.widths![i]
+      let cell = cells[i]
+      let len = visible(cell).length
+      if (len > w) {
+        cell = visible(cell).slice(0, w - 1) + '…'
+        len = w
+      }
+      out += ' ' + cell + ' '.repeat(w - len + 1) + '│'
+    }
+    return out + '\n'
+  }
+}
+
+/** Write a table of rows as they come (see TableStream); returns how many rows were written. */
+export async function writeTable(
+  rows: AsyncIterable<TableRow> | Iterable<TableRow>,
+  columns: TableColumn[],
+  c: ChalkInstance,
+  write: (text: string) => void,
+  options?: TableStreamOptions,
+): Promise<number> {
+  const table = new TableStream(columns, c, write, options)
+  let n = 0
+  for await (const {row, time} of rows) {
+    table.push(row, time)
+    n++
+  }
+  table.end()
+  return n
+}
+
+/** The record table as one string (small tables: explore, tests). */
+export function recordTable(rows: TableRow[], c: ChalkInstance, fields?: string[], names?: Map<string, string>): string {
+  const parts: string[] = []
+  const table = new TableStream(recordColumns(c, fields, names), c, (t) => parts.push(t), {firstPage: Math.max(1, rows.length)})
+  for (const {row, time} of rows) table.push(row, time)
+  table.end()
+  return parts.join('').replace(/\n$/, '')
 }

@@ -43,7 +43,7 @@ flowlog search QUERY --sql presto|spark|duckdb prints the query's SQL) or with D
   }
 
   async run(): Promise<ExportResult | {ddl: string}> {
-    const {argv, flags} = await this.parse(Export, protectQueryWords(this.argv, Export.flags as Record<string, FlagShape>))
+    const {argv, flags} = await this.parse(Export, protectQueryWords(this.argv, Export.flags as Record<string, FlagShape>, 'flowlog export'))
     const lib = await import('../lib/export/index.js')
     if (!flags.out) this.error('--out is required', {exit: 2})
     if (flags.ddl) {

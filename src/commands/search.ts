@@ -71,11 +71,11 @@ an exact match.`
     interval: Flags.string({description: 'with --follow: how often to pull new objects (default 30s)', helpValue: 'DURATION', dependsOn: ['follow']}),
     ...strictFlag,
     sql: Flags.string({description: 'print the SQL the query compiles to over the exported Parquet table (flowlog export) instead of searching', options: ['duckdb', 'presto', 'spark']}),
-    table: Flags.string({description: 'with --sql: the table name', default: 'flow_logs', helpValue: 'NAME', dependsOn: ['sql']}),
+    table: Flags.string({description: 'with --sql: the table name (default flow_logs)', helpValue: 'NAME', dependsOn: ['sql']}),
   }
 
   /** --sql: docs/lakehouse.md §3. */
-  private async printSql(query: string, flags: {sql?: string; table: string; hostname: string; app: string; tags?: string; 'level-by-action': boolean}): Promise<SearchResult> {
+  private async printSql(query: string, flags: {sql?: string; table?: string; hostname: string; app: string; tags?: string; 'level-by-action': boolean}): Promise<SearchResult> {
     const {lakeSql, checkDialect} = await import('../lib/export/index.js')
     const tags = flags.tags ? flags.tags.split(',').map((t) => t.trim()).filter(Boolean) : []
     const envelope = {hostname: flags.hostname, app: flags.app, tags, levelByAction: flags['level-by-action']}

@@ -9,6 +9,7 @@ import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ddl, exportParquet, lakeSql} from '../../src/lib/export/index.js'
+import {QuerySyntaxError} from '../../src/lib/query/index.js'
 import type {JsonObject} from '../../src/lib/records/object.js'
 import {ROW_FIELDS} from '../../src/lib/records/schema.js'
 import {compileSearch} from '../../src/lib/store/query-search.js'
@@ -168,7 +169,16 @@ describe('export: Parquet in the Hive layout, and --sql over it', function () {
 
   for (const [name, query] of SPEC_CASES) {
     it(`spec case ${name}: --sql duckdb over the Parquet = flowlog search: ${query}`, async () => {
-      expect(await viaParquet(query)).to.deep.equal(await viaSearch(query))
+      let want: string[]
+      try {
+        want = await viaSearch(query)
+      } catch (error) {
+        // A query the parser refuses is refused by --sql too.
+        expect(error).to.be.instanceOf(QuerySyntaxError)
+        expect(() => lakeSql(query, {dialect: 'duckdb'})).to.throw(QuerySyntaxError)
+        return
+      }
+      expect(await viaParquet(query)).to.deep.equal(want)
     })
   }
   for (const query of MORE) {
@@ -179,7 +189,7 @@ describe('export: Parquet in the Hive layout, and --sql over it', function () {
   }
   it('the spec cases are not all trivially empty or full', async () => {
     const sizes = new Set<number>()
-    for (const [, q] of SPEC_CASES) sizes.add((await viaSearch(q)).length)
+    for (const [, q] of SPEC_CASES) sizes.add((await viaSearch(q).catch(() => [])).length)
     expect(sizes.size).to.be.greaterThan(3)
   })
 })

@@ -72,6 +72,17 @@ an exact match.`
     follow: Flags.boolean({char: 'f', description: 'print the latest --limit matches, then keep pulling new objects from the source and print new matches until Ctrl-C'}),
     interval: Flags.string({description: 'with --follow: how often to pull new objects (default 30s)', helpValue: 'DURATION', dependsOn: ['follow']}),
     ...strictFlag,
+    sql: Flags.string({description: 'print the SQL the query compiles to over the exported Parquet table (flowlog export) instead of searching', options: ['duckdb', 'presto', 'spark']}),
+    table: Flags.string({description: 'with --sql: the table name (default flow_logs)', helpValue: 'NAME', dependsOn: ['sql']}),
+  }
+
+  /** --sql: docs/lakehouse.md §3. */
+  private async printSql(query: string, flags: {sql?: string; table?: string; hostname: string; app: string; tags?: string; 'level-by-action': boolean}): Promise<SearchResult> {
+    const {lakeSql, checkDialect} = await import('../lib/export/index.js')
+    const tags = flags.tags ? flags.tags.split(',').map((t) => t.trim()).filter(Boolean) : []
+    const envelope = {hostname: flags.hostname, app: flags.app, tags, levelByAction: flags['level-by-action']}
+    this.term.out(lakeSql(query, {dialect: checkDialect(flags.sql as string), table: flags.table, envelope}))
+    return {records: [], truncated: false, total: 0}
   }
 
   async run(): Promise<SearchResult> {
@@ -79,6 +90,7 @@ an exact match.`
     checkQueryLength(this.argv.join(' '))
     const {argv, flags} = await this.parse(Search, protectQueryWords(this.argv, Search.flags as Record<string, FlagShape>, 'flowlog search'))
     const args = {query: (argv as string[]).join(' ')}
+    if (flags.sql) return this.printSql(args.query, flags)
     const window = parseWindow(flags)
     const fields = flags.fields ? flags.fields.split(',').map((f) => f.trim()).filter(Boolean) : undefined
     const compiled = compileSearch(args.query ?? '', {

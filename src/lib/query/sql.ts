@@ -1,5 +1,5 @@
 import {DEFAULT_APP, DEFAULT_HOSTNAME, DEFAULT_LEVEL, type EnvelopeOptions} from '../records/envelope.js'
-import {type FieldSpec, HEADER_FIELDS, RECORD_FIELDS, ROW_FIELD_MAP} from '../records/schema.js'
+import {type FieldSpec, HEADER_FIELDS, RECORD_FIELDS, ROW_FIELD_MAP, ROW_FIELDS} from '../records/schema.js'
 import type {CmpOp, QueryNode, ValueTest} from './ast.js'
 import {IPV4_RE_SRC, type Needle, lowerSources, makeNeedle, numericLiteral, textMatches} from './match.js'
 import {valueSatisfies} from './predicate.js'
@@ -31,7 +31,7 @@ export interface SqlFragment {
 }
 
 /** A value expression with its parameters. */
-type Expr = SqlFragment
+export type Expr = SqlFragment
 
 /**
  * A condition: a tree of AND/OR over leaves, NOT pushed down to the leaves (De Morgan). Kept as a tree so that the
@@ -127,10 +127,53 @@ function present(e: Expr): Cond {
   return leaf(['(', e, ' IS NOT NULL)'])
 }
 
-const LINE = frag('(o.prefix || r.rec || o.suffix)')
-const RECORD_ID = frag(`left(sha256(r.okey || '#' || CAST(r.idx AS VARCHAR)), 32)`)
-const META_JSON = frag(`('{"record_id":"' || left(sha256(r.okey || '#' || CAST(r.idx AS VARCHAR)), 32) || '"}')`)
-const IS_REJECTED = leaf([`(r."action" IS NOT DISTINCT FROM 'rejected')`])
+/**
+ * Where the compiled SQL runs: the local index (the default: `records r JOIN objects o`, DuckDB) or a flat table of
+ * typed columns (the Parquet export, docs/lakehouse.md §3) in DuckDB, Presto or Spark SQL. Only the pieces that differ
+ * between engines are hooks; the compiler is the same.
+ */
+export interface SqlDialect {
+  name: string
+  /** true: the index tables (prefix/rec/suffix, per-object tests); false: one flat table, typed columns only. */
+  index: boolean
+  /** A column of the row. */
+  col(name: string): string
+  /** The whole line (JSON of the row), the record id, and `{"record_id":"…"}`. */
+  line: string
+  recordId: string
+  metaJson: string
+  /** The SQL type name for text casts. */
+  varchar: string
+  contains(e: Expr, needle: Expr): (string | Expr)[]
+  startsWith(e: Expr, p: Expr): (string | Expr)[]
+  /** Partial match of an RE2 pattern (made of `(?:^|…)`, `(?:$|…)`, classes and `\x{h}` escapes). */
+  regexp(e: Expr, pattern: Expr): (string | Expr)[]
+  fullMatch(e: Expr, pattern: Expr): (string | Expr)[]
+  isTrue(e: Expr): (string | Expr)[]
+  isFalse(e: Expr): (string | Expr)[]
+  /** The k-th dot-separated part of a string (1-based). */
+  splitPart(e: Expr, k: number): (string | Expr)[]
+  /** Turn the RE2 pattern into the engine's (default: as is). */
+  pattern?(re2: string): string
+}
+
+/** The local index in DuckDB (src/lib/store/README.md): the behaviour of toSql. */
+export const INDEX_DIALECT: SqlDialect = {
+  name: 'duckdb-index',
+  index: true,
+  col: (name) => `r."${name}"`,
+  line: '(o.prefix || r.rec || o.suffix)',
+  recordId: `left(sha256(r.okey || '#' || CAST(r.idx AS VARCHAR)), 32)`,
+  metaJson: `('{"record_id":"' || left(sha256(r.okey || '#' || CAST(r.idx AS VARCHAR)), 32) || '"}')`,
+  varchar: 'VARCHAR',
+  contains: (e, n) => ['contains(', e, ', ', n, ')'],
+  startsWith: (e, p) => ['starts_with(', e, ', ', p, ')'],
+  regexp: (e, p) => ['regexp_matches(', e, ', ', p, ')'],
+  fullMatch: (e, p) => ['regexp_full_match(', e, ', ', p, ')'],
+  isTrue: (e) => ['(', e, ' IS TRUE)'],
+  isFalse: (e) => ['(', e, ' IS FALSE)'],
+  splitPart: (e, k) => ['split_part(', e, `, '.', ${k})`],
+}
 
 interface Env {
   host: string
@@ -140,7 +183,7 @@ interface Env {
   levelByAction: boolean
 }
 
-export function toSql(ast: QueryNode, envelope: EnvelopeOptions = {}): SqlFragment {
+export function toSql(ast: QueryNode, envelope: EnvelopeOptions = {}, dialect: SqlDialect = INDEX_DIALECT): SqlFragment {
   const env: Env = {
     host: envelope.hostname ?? DEFAULT_HOSTNAME,
     app: envelope.app ?? DEFAULT_APP,
@@ -148,11 +191,18 @@ export function toSql(ast: QueryNode, envelope: EnvelopeOptions = {}): SqlFragme
     level: envelope.level ?? DEFAULT_LEVEL,
     levelByAction: envelope.levelByAction === true,
   }
-  return render(new SqlCompiler(env).node(ast))
+  return render(new SqlCompiler(env, dialect).node(ast))
 }
 
 class SqlCompiler {
-  constructor(private readonly env: Env) {}
+  constructor(
+    private readonly env: Env,
+    private readonly d: SqlDialect = INDEX_DIALECT,
+  ) {}
+
+  private get isRejected(): Cond {
+    return leaf([`(${this.d.col('action')} IS NOT DISTINCT FROM 'rejected')`])
+  }
 
   node(n: QueryNode): Cond {
     switch (n.type) {
@@ -179,12 +229,12 @@ class SqlCompiler {
     const warn = ok('WARN')
     const info = ok('INFO')
     if (warn === info) return constant(warn)
-    return warn ? IS_REJECTED : not(IS_REJECTED)
+    return warn ? this.isRejected : not(this.isRejected)
   }
 
   private levelExpr(): Expr {
     return this.env.levelByAction
-      ? frag(`(CASE WHEN r."action" IS NOT DISTINCT FROM 'rejected' THEN 'WARN' ELSE 'INFO' END)`)
+      ? frag(`(CASE WHEN ${this.d.col('action')} IS NOT DISTINCT FROM 'rejected' THEN 'WARN' ELSE 'INFO' END)`)
       : frag('?', this.env.level)
   }
 
@@ -195,7 +245,7 @@ class SqlCompiler {
     if (n.text.includes('\n')) {
       const h = apply([
         '(',
-        LINE,
+        frag(this.d.line),
         ' || ',
         frag('?', `\n${host}\n${app}\n`),
         ' || ',
@@ -203,7 +253,7 @@ class SqlCompiler {
         ' || ',
         frag('?', `\n${tags.join('\n')}\n`),
         ' || ',
-        META_JSON,
+        frag(this.d.metaJson),
         ')',
       ])
       return this.text(h, n)
@@ -211,10 +261,13 @@ class SqlCompiler {
     // H = line \n host \n app \n level \n tags \n meta, searched piece by piece (each piece is bounded by '\n').
     if (textMatches(host, n) || textMatches(app, n) || tags.some((t) => textMatches(t, n))) return TRUE
     const level = this.levelIs((l) => textMatches(l, n))
-    const meta = couldOccurInMeta(n) ? this.text(META_JSON, n) : FALSE
+    const meta = couldOccurInMeta(n) ? this.text(frag(this.d.metaJson), n) : FALSE
     let line: Cond
-    if (/[,{}]/.test(n.text)) {
-      line = this.text(LINE, n)
+    if (/[,{}]/.test(n.text) || (!this.d.index && (n.text.includes('"') || n.text === ':'))) {
+      line = this.text(frag(this.d.line), n)
+    } else if (!this.d.index) {
+      // A flat table of a regular row's typed columns: the line is `{` + `"name":value` pairs joined by ','.
+      line = this.fieldsText(n, ROW_FIELDS)
     } else {
       // No ',', '{', '}': the occurrence lies inside prefix, rec or suffix (README); prefix and suffix are tested once
       // per object.
@@ -250,17 +303,17 @@ class SqlCompiler {
     const onTrue = textMatches(':true', n)
     const onFalse = textMatches(':false', n)
     for (const f of fields) {
-      const col = frag(`r."${f.name}"`)
+      const col = frag(this.d.col(f.name))
       if (textMatches(f.name, n)) out.push(present(col))
       else if (f.type === 'string') out.push(and([present(col), this.text(col, n)]))
       else if (f.type === 'integer') {
         if (intText) {
-          const digits = apply([intText === 'colon' ? "(':' || CAST(" : '(CAST(', col, ' AS VARCHAR))'])
+          const digits = apply([intText === 'colon' ? "(':' || CAST(" : '(CAST(', col, ` AS ${this.d.varchar}))`])
           out.push(and([present(col), this.text(digits, n)]))
         }
       } else if (onTrue && onFalse) out.push(present(col))
-      else if (onTrue) out.push(leaf(['(', col, ' IS TRUE)']))
-      else if (onFalse) out.push(leaf(['(', col, ' IS FALSE)']))
+      else if (onTrue) out.push(leaf(this.d.isTrue(col)))
+      else if (onFalse) out.push(leaf(this.d.isFalse(col)))
     }
     return or(out)
   }
@@ -281,7 +334,7 @@ class SqlCompiler {
     }
     if (name.startsWith('meta.')) {
       // meta is {"record_id": …}: anything else under meta is absent.
-      return name === 'meta.record_id' ? this.stringTest(RECORD_ID, test, false) : FALSE
+      return name === 'meta.record_id' ? this.stringTest(frag(this.d.recordId), test, false) : FALSE
     }
     // §9 rules 3–5 on a regular row: only the typed columns exist, none has dots, none starts with '_'.
     const spec = ROW_FIELD_MAP.get(name) ?? ROW_FIELD_MAP.get(`_${name}`)
@@ -290,7 +343,7 @@ class SqlCompiler {
   }
 
   private column(spec: FieldSpec, test: ValueTest): Cond {
-    const col = frag(`r."${spec.name}"`)
+    const col = frag(this.d.col(spec.name))
     if (test.kind === 'exists') return present(col)
     switch (spec.type) {
       case 'string':
@@ -301,8 +354,8 @@ class SqlCompiler {
         const onTrue = valueSatisfies(test, true)
         const onFalse = valueSatisfies(test, false)
         if (onTrue && onFalse) return present(col)
-        if (onTrue) return leaf(['(', col, ' IS TRUE)'])
-        if (onFalse) return leaf(['(', col, ' IS FALSE)'])
+        if (onTrue) return leaf(this.d.isTrue(col))
+        if (onFalse) return leaf(this.d.isFalse(col))
         return FALSE
       }
     }
@@ -317,11 +370,9 @@ class SqlCompiler {
       case 'cmp':
         // Numeric strings only (§5): the same syntax as in JS, then a DOUBLE comparison. NULL → the ELSE branch.
         return leaf([
-          'CASE WHEN regexp_full_match(',
-          e,
-          ', ',
-          frag('?', NUMERIC_RE2),
-          ') THEN CAST(',
+          'CASE WHEN ',
+          ...this.d.fullMatch(e, frag('?', this.re(NUMERIC_RE2))),
+          ' THEN CAST(',
           e,
           ` AS DOUBLE) ${test.op} `,
           // As text: DuckDB would bind a large integral JS number as BIGINT and reject it.
@@ -333,7 +384,7 @@ class SqlCompiler {
         if (!test.cidr) return text
         // The literal has a '/', which a dotted quad never has: a string match implies "not an address", so
         // "CASE WHEN address THEN containment ELSE string match END" is an OR of the two.
-        return or([and([guard, cidrTest(e, test.cidr.first, test.cidr.last)]), text])
+        return or([and([guard, cidrTest(this.d, e, test.cidr.first, test.cidr.last)]), text])
       }
     }
   }
@@ -344,18 +395,18 @@ class SqlCompiler {
    */
   private text(e: Expr, n: Needle): Cond {
     const cps = Array.from(n.text)
-    const contains = (): Cond => leaf(['contains(', e, ', ', frag('?', n.text), ')'])
+    const contains = (): Cond => leaf(this.d.contains(e, frag('?', n.text)))
     if (n.cs) {
       if (!n.needStart && !n.needEnd) return contains()
       const pattern = (n.needStart ? PRE_CS : '') + cps.map(reChar).join('') + (n.needEnd ? POST_CS : '')
-      return and([contains(), regexp(e, pattern)])
+      return and([contains(), this.regexp(e, pattern)])
     }
     const ascii = cps.every((c) => c.charCodeAt(0) < 128)
     if (ascii && !/[a-z]/.test(n.text)) {
       // No letters: no other character lower-cases to these, so the raw text holds the same occurrences.
       if (!n.needStart && !n.needEnd) return contains()
       const pattern = (n.needStart ? PRE_CI : '') + cps.map(reChar).join('') + (n.needEnd ? POST_CI : '')
-      return and([contains(), regexp(e, pattern)])
+      return and([contains(), this.regexp(e, pattern)])
     }
     const core = ciCore(cps, n.needEnd)
     if (core === undefined) return FALSE
@@ -363,9 +414,17 @@ class SqlCompiler {
     if (ascii) {
       // DuckDB's lower() maps A-Z, U+212A and U+0130 to ASCII as JS does (to a prefix, for U+0130): a necessary
       // condition that is much cheaper than the pattern.
-      return and([leaf(['contains(lower(', e, '), ', frag('?', n.text), ')']), regexp(e, pattern)])
+      return and([leaf(this.d.contains(apply(['lower(', e, ')']), frag('?', n.text))), this.regexp(e, pattern)])
     }
-    return regexp(e, pattern)
+    return this.regexp(e, pattern)
+  }
+
+  private re(pattern: string): string {
+    return this.d.pattern ? this.d.pattern(pattern) : pattern
+  }
+
+  private regexp(e: Expr, pattern: string): Cond {
+    return leaf(this.d.regexp(e, frag('?', this.re(pattern))))
   }
 }
 
@@ -419,13 +478,13 @@ function charClass(c: string): string | undefined {
  * text with the leading zeros a dotted quad may carry, are a cheap pre-filter; TRY_CAST keeps the arithmetic safe
  * wherever DuckDB evaluates it before the address check.
  */
-function cidrTest(e: Expr, first: number, last: number): Cond {
+function cidrTest(d: SqlDialect, e: Expr, first: number, last: number): Cond {
   const size = last - first + 1
   const fixedOctets = size > 2 ** 24 ? 0 : size > 2 ** 16 ? 1 : 2
-  const pre = or(leadingOctetTexts(first, fixedOctets).map((p) => leaf(['starts_with(', e, ', ', frag('?', p), ')'])))
-  const isIp = leaf(['regexp_full_match(', e, ', ', frag('?', IPV4_RE_SRC), ')'])
+  const pre = or(leadingOctetTexts(first, fixedOctets).map((p) => leaf(d.startsWith(e, frag('?', p)))))
+  const isIp = leaf(d.fullMatch(e, frag('?', d.pattern ? d.pattern(IPV4_RE_SRC) : IPV4_RE_SRC)))
   if (size === 2 ** 32) return isIp
-  const octet = (k: number) => apply(['TRY_CAST(split_part(', e, `, '.', ${k}) AS BIGINT)`])
+  const octet = (k: number) => apply(['TRY_CAST(', ...d.splitPart(e, k), ' AS BIGINT)'])
   const ip = apply(['(', octet(1), ' * 16777216 + ', octet(2), ' * 65536 + ', octet(3), ' * 256 + ', octet(4), ')'])
   const inBlock = leaf([ip, ' BETWEEN ', frag('CAST(? AS BIGINT)', first), ' AND ', frag('CAST(? AS BIGINT)', last)])
   return and([fixedOctets === 0 ? TRUE : pre, isIp, inBlock])
@@ -455,10 +514,6 @@ const POST_CI = '(?:$|[^A-Za-z0-9_.\\x{212a}\\x{130}])'
 function reChar(c: string): string {
   if (/^[A-Za-z0-9]$/.test(c)) return c
   return `\\x{${(c.codePointAt(0) as number).toString(16)}}`
-}
-
-function regexp(e: Expr, pattern: string): Cond {
-  return leaf(['regexp_matches(', e, ', ', frag('?', pattern), ')'])
 }
 
 /** The characters of `{"record_id":"<32 lowercase hex>"}`: a needle with any other character cannot occur there. */

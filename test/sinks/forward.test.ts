@@ -44,7 +44,7 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
     ...extra,
   })
   const run = (req: ForwardRequest, extra: Partial<ForwardContext> = {}, env: NodeJS.ProcessEnv = {}): Promise<ForwardResult> =>
-    runForward({source: src, retryBaseMs: 1, retryCapMs: 2, ...req}, ctx(extra, env))
+    runForward({source: src, sink: 'logdna', retryBaseMs: 1, retryCapMs: 2, ...req}, ctx(extra, env))
 
   it('every record arrives exactly once, with its own time; a second run sends nothing', async () => {
     const objects = synthObjects({objects: 30, recordsPerObject: 40, emptyEvery: 7})
@@ -367,7 +367,7 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
     expect(ledger.size).to.equal(3)
   })
 
-  it('settings: missing ingestion key → ConfigError (exit 3); no sink → UsageError naming both sinks', async () => {
+  it('settings: missing ingestion key → ConfigError (exit 3); no sink → Cloud Logs, whose missing URL is a ConfigError', async () => {
     fake = await startLogdna({ingestionKeys: [KEY]})
     let error: unknown
     try {
@@ -381,8 +381,8 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
     } catch (e) {
       error = e
     }
-    expect(error).to.be.instanceOf(UsageError)
-    expect((error as UsageError).suggestions.join(' ')).to.contain('--sink cloud-logs')
+    expect(error).to.be.instanceOf(ConfigError)
+    expect((error as ConfigError).message).to.contain('Cloud Logs')
   })
 })
 

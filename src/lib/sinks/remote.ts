@@ -129,6 +129,17 @@ export function topOfRecords(records: RemoteRecord[], by: string, limit: number,
     g.bytes += b(r.row.bytes_from_initiator) + b(r.row.bytes_from_target)
     groups.set(k, g)
   }
-  const rows = [...groups.values()].sort((a, b) => b[sort] - a[sort] || (JSON.stringify(a.value) < JSON.stringify(b.value) ? -1 : 1))
+  const byValue = (x: JsonValue, y: JsonValue) =>
+    typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0
+  const rows = [...groups.values()].sort((a, b) => b[sort] - a[sort] || byValue(a.value, b.value))
   return {rows: limit > 0 ? rows.slice(0, limit) : rows, missing, records: records.length, groups: groups.size}
+}
+
+/** `top --by F --remote cloud-logs`: the remote matches, counted per value. */
+export async function remoteTop(
+  req: Omit<RemoteSearchRequest, 'limit' | 'sort'> & {by: string; limit: number; sort: 'flows' | 'bytes'},
+): Promise<ReturnType<typeof topOfRecords> & {capped: boolean; lucene: string}> {
+  const {by, limit, sort, ...search} = req
+  const found = await remoteSearch({...search, limit: 0})
+  return {...topOfRecords(found.records, by, limit, sort), capped: found.capped, lucene: found.lucene}
 }

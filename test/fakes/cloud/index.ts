@@ -22,6 +22,7 @@ import {type Handler, isObject, readBody, sendJson} from './http.js'
 import {iamService} from './iam.js'
 import {iamPolicyService} from './iam-policy.js'
 import {cloudLogsService, logdnaService} from './ingest.js'
+import {withCloudLogsApi} from './cloud-logs-api.js'
 import {resourceControllerService, resourceManagerService} from './resource-controller.js'
 import {FakeCloudState, type FakeCloudOptions} from './state.js'
 
@@ -146,7 +147,7 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     codeEngine: requireVersion(codeEngineService(state)),
     cos: cosService(state),
     logdna: logdnaService(state),
-    cloudLogs: cloudLogsService(state),
+    cloudLogs: withCloudLogsApi(cloudLogsService(state), state),
     control: controlService(state),
   }
   const servers: Server[] = []

@@ -91,7 +91,7 @@ an exact match.`
     for (const w of await checkSearchInput(this.home, {query: args.query, strict: flags.strict, fields, sortField: parseSort(flags.sort)?.field})) this.term.warn(w)
     if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
     const sort = parseSort(flags.sort)
-    // --remote cloud-logs: the records come from Cloud Logs instead of the index (docs/sinks.md §3.2).
+    // --remote cloud-logs: the records come from Cloud Logs instead of the index (docs/sinks.md §8.3).
     const remote = flags.remote ? await remoteSearch({...remoteOptions(flags), query: args.query, window, sort, limit: flags.limit, env: process.env, config: await readConfig(this.home), userAgent: `flowlog/${this.config.version}`}) : undefined
     if (remote?.capped) this.term.warn(`Cloud Logs returned its maximum of results: narrow --since/--until for the rest`)
     if (flags.source && !remote) await this.pullSourceFirst(flags, window, 'searching')

@@ -64,7 +64,7 @@ value. Records without the field are left out (their number is said on stderr). 
     for (const w of await checkQueryFields(this.home, flags.query, {strict: flags.strict})) this.term.warn(w)
     let result: TopResult
     if (flags.remote) {
-      // --remote cloud-logs: count what Cloud Logs holds (docs/sinks.md §3.2).
+      // --remote cloud-logs: count what Cloud Logs holds (docs/sinks.md §8.3).
       const {capped, lucene: _lucene, ...counted} = await remoteTop({...remoteOptions(flags), query: flags.query, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes', env: process.env, config: await readConfig(this.home), userAgent: `flowlog/${this.config.version}`})
       if (capped) this.term.warn('Cloud Logs returned its maximum of results: narrow --since/--until for exact counts')
       result = {by: flags.by, ...counted}

@@ -102,7 +102,7 @@ describe('flowlog forward (CLI)', function () {
     fake = await startLogdna({ingestionKeys: [KEY], record: 'ids', fault: () => ({delayMs: 40})})
     const child = spawn(
       process.execPath,
-      [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--batch-lines', '50', '--concurrency', '4'],
+      [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--sink', 'logdna', '--batch-lines', '50', '--concurrency', '4'],
       {env: {...process.env, NO_COLOR: '1', ...env()}, stdio: 'ignore'},
     )
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)))

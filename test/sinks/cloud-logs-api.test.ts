@@ -13,7 +13,7 @@ import {type FakeLogdna, startLogdna} from '../servers/ingest-logdna.js'
 import {synthObjects, tempDir, writeObjects} from './helpers.js'
 
 /**
- * IBM Cloud Logs beyond ingestion (docs/sinks.md §3): the Lucene translation, alerts through /v1/alerts and remote
+ * IBM Cloud Logs beyond ingestion (docs/sinks.md §8): the Lucene translation, alerts through /v1/alerts and remote
  * search through /v1/query, against the strict fake (test/servers/cloud-logs-api.ts) under a base URL with a path.
  */
 const API_KEY = 'ibm-api-key-cloudlogs-0123456789'

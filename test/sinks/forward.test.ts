@@ -333,7 +333,7 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
       let error: unknown
       try {
         await runForward(
-          {},
+          {sink: 'logdna'},
           {
             ...ctx({onWarning: (w) => warnings.push(w)}, {CE_DATA: event({bucket: 'events-bucket'})}),
             config: {bucket: 'configured-bucket'},
@@ -469,15 +469,15 @@ describe('sinks: forward from a local COS server (cos:// source, Code Engine eve
       const home = resolveHome({env: {FLOWLOG_HOME: join(tmp.dir, 'home')}})
       const base = {home, config: {bucket: 'flowlogs-events'}, userAgent: 'flowlog/test', sleep: async () => undefined}
       const event = {...CE_SAMPLE, bucket: 'flowlogs-events', notification: {...CE_SAMPLE.notification, bucket_name: 'flowlogs-events', object_etag: stored.etag, object_length: String(stored.body.length)}}
-      const r = await runForward({}, {...base, env: {...env, CE_DATA: JSON.stringify(event)}})
+      const r = await runForward({sink: 'logdna'}, {...base, env: {...env, CE_DATA: JSON.stringify(event)}})
       expect(r.event).to.deep.include({result: 'forwarded', bucket: 'flowlogs-events'})
       expect(fake.ids).to.deep.equal(['5f0798c4533b8db1b7c4dd20a8c14de9', 'cfbe616ec260a1d2eab85260ba5a9b14'])
       expect(cos.requests.some((q) => q.method === 'GET' && q.key === SAMPLE_KEY && q.status === 200)).to.equal(true)
-      const gone = await runForward({}, {...base, env: {...env, CE_DATA: JSON.stringify({...event, key: SAMPLE_KEY.replace('00000006', '00000099')})}})
+      const gone = await runForward({sink: 'logdna'}, {...base, env: {...env, CE_DATA: JSON.stringify({...event, key: SAMPLE_KEY.replace('00000006', '00000099')})}})
       expect(gone.event?.result).to.equal('gone')
       expect(gone.objects.failed).to.equal(0)
       // Poll mode over the bucket: the object announced by the event is already in the ledger (same ETag).
-      const poll = await runForward({source: 'cos://flowlogs-events'}, {...base, env})
+      const poll = await runForward({source: 'cos://flowlogs-events', sink: 'logdna'}, {...base, env})
       expect(poll.objects).to.deep.include({listed: 1, skipped: 1, sent: 0})
       expect(fake.accepted).to.equal(2)
     } finally {

@@ -5,7 +5,7 @@ import {intToIpv4, NUMERIC_RE} from './match.js'
 import {parseQuery} from './parser.js'
 
 /**
- * The flowlog query language → the Lucene syntax IBM Cloud Logs searches with (docs/sinks.md §3.1), one translator for
+ * The flowlog query language → the Lucene syntax IBM Cloud Logs searches with (docs/sinks.md §8.2), one translator for
  * alerts (`filters.text`) and remote search (`POST /v1/query`, `syntax: lucene`).
  *
  * Fields are named as forward sends them: the record is the entry's `text` object, so `target_ip` is
@@ -41,7 +41,7 @@ export class LuceneUnsupportedError extends UsageError {
   constructor(parts: string[]) {
     super(`Lucene (IBM Cloud Logs) cannot express ${parts.length === 1 ? 'this part' : 'these parts'} of the query: ${parts.join('; ')}`, {
       code: 'lucene_unsupported',
-      suggestions: ['Drop or rewrite those clauses, or search the local index (flowlog search without --remote)', 'See docs/sinks.md §3.1 for what translates'],
+      suggestions: ['Drop or rewrite those clauses, or search the local index (flowlog search without --remote)', 'See docs/sinks.md §8.2 for what translates'],
       detail: {unsupported: parts},
     })
     this.name = 'LuceneUnsupportedError'

@@ -4,7 +4,7 @@ import type {TriggerInterval} from './alerts.js'
 import {type AlertSeverityName, CLOUD_LOGS_SEVERITIES, cloudLogsAlertBody, type CloudLogsAlertBody} from './cloud-logs-api.js'
 
 /**
- * `flowlog alert create --sink cloud-logs` (docs/sinks.md §3.3): the flowlog query → its Lucene filter (a part Lucene
+ * `flowlog alert create --sink cloud-logs` (docs/sinks.md §8.4): the flowlog query → its Lucene filter (a part Lucene
  * cannot express is a LuceneUnsupportedError, exit 2) → the `POST /v1/alerts` body. Cloud Logs notifies through an
  * outbound integration (IBM Event Notifications, which has a Slack destination), given by --integration-id; it
  * cannot post to a Slack Incoming Webhook itself, so --slack-webhook is refused with that explanation.

@@ -5,7 +5,7 @@ import {iamTokenProvider, TokenError, type TokenProvider} from './cloud-logs.js'
 import {DEFAULT_IAM_URL, isInsecureRemote, normaliseBaseUrl, resolveSinkSettings, type SinkFlags} from './settings.js'
 
 /**
- * The IBM Cloud Logs management API (docs/sinks.md §3): `https://<instance>.api.<region>.logs.cloud.ibm.com`, an IAM
+ * The IBM Cloud Logs management API (docs/sinks.md §8): `https://<instance>.api.<region>.logs.cloud.ibm.com`, an IAM
  * bearer token, alerts under `/v1/alerts` and queries at `POST /v1/query` (answers streamed as server-sent events).
  * Shapes follow the published SDK (IBM/logs-go-sdk `logsv0/logs_v0.go` CreateAlertOptions, `logs_v0_dataprime.go`
  * QueryOptions). Every path is appended to the base URL, so a base with a path (a proxy, the test fakes) keeps it.
@@ -373,7 +373,7 @@ export function resolveAlertSink(flag: string | undefined, config: FlowlogConfig
   return config.sink === 'logdna' ? 'logdna' : 'cloud-logs'
 }
 
-/** The flags `flowlog alert … --sink cloud-logs` shares (docs/sinks.md §3.3). */
+/** The flags `flowlog alert … --sink cloud-logs` shares (docs/sinks.md §8.4). */
 export interface CloudLogsAlertFlags {
   region?: string
   'cloud-logs-instance'?: string

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import type {CloudLogsApiFlags} from './cloud-logs-api.js'
 import {CLOUD_LOGS_API_URL_ENV} from './cloud-logs-api.js'
 
-/** The flags of `--remote cloud-logs` (search, top): where the Cloud Logs API is (docs/sinks.md §3.2). */
+/** The flags of `--remote cloud-logs` (search, top): where the Cloud Logs API is (docs/sinks.md §8.3). */
 export const remoteFlags = {
   remote: Flags.string({description: 'search where forward sent the records instead of the local index: cloud-logs (IBM Cloud Logs; the query is translated to Lucene, exit 2 when it cannot be)', options: ['cloud-logs'], exclusive: ['follow', 'source']}),
   'cloud-logs-instance': Flags.string({description: 'with --remote: the IBM Cloud Logs instance ID (with --region)', helpValue: 'GUID'}),

@@ -8,7 +8,7 @@ import type {TimeWindow} from '../records/time.js'
 import {CloudLogsApiClient, type CloudLogsApiFlags, type QueryResult, resolveCloudLogsApi} from './cloud-logs-api.js'
 
 /**
- * Records from where `forward` sent them (docs/sinks.md §3.2): `--remote cloud-logs` on search and top. The query is
+ * Records from where `forward` sent them (docs/sinks.md §8.3): `--remote cloud-logs` on search and top. The query is
  * translated to Lucene (query/lucene.ts; a part Lucene cannot express is refused before any request, exit 2), sent to
  * `POST /v1/query` with the window as start/end dates, and every result is re-checked with the query's own predicate
  * and window, so the records are exactly those local search finds in the same lines.

@@ -22,7 +22,7 @@ export const DEFAULT_IAM_URL = 'https://iam.cloud.ibm.com'
 /** Mezmo's public ingestion host: what `--sink logdna` uses with no URL (IBM Log Analysis is retired). */
 export const MEZMO_INGEST_URL = LOGDNA_PRESETS.mezmo
 
-/** IBM Log Analysis hosts (`logs.<region>.logging.cloud.ibm.com`, `api.…`): retired in March 2025 (docs/sinks.md §1). */
+/** IBM Log Analysis hosts (`logs.<region>.logging.cloud.ibm.com`, `api.…`): retired in March 2025 (docs/sinks.md §8.1). */
 export function isRetiredLogAnalysisUrl(url: string): boolean {
   let host: string
   try {

@@ -205,6 +205,37 @@ describe('Cloud Logs alerts and remote search (CLI, fake IAM + Cloud Logs under 
   })
 })
 
+describe('why-rejected --remote cloud-logs (CLI, the demo forwarded to a fresh fake)', function () {
+  this.timeout(240_000)
+
+  it('explains from the records in Cloud Logs exactly as from the local index', async () => {
+    const iam = await startIam({apiKeys: [API_KEY]})
+    const logs = await startCloudLogs({verifyToken: (t) => iam.verify(t) !== undefined, prefix: '/p'})
+    const tmp = tempDir('flowlog-cloudlogs-why-')
+    try {
+      const env = {FLOWLOG_HOME: join(tmp.dir, 'home'), IBMCLOUD_API_KEY: API_KEY, FLOWLOG_IAM_URL: iam.url, FLOWLOG_CLOUD_LOGS_URL: logs.url, CE_DATA: ''}
+      const demo = await runCli(['demo', '--dir', join(tmp.dir, 'demo'), '--json'], {env})
+      expect(demo.code, demo.stderr).to.equal(0)
+      const snapshot = JSON.parse(demo.stdout).snapshot as string
+      const fwd = await runCli(['forward', '--source', join(tmp.dir, 'demo')], {env})
+      expect(fwd.code, fwd.stderr).to.equal(0)
+      const args = ['why-rejected', '--ip', '24.22.68.94', '--port', '22', '--vpc-config', snapshot, '--json']
+      const local = await runCli(args, {env})
+      const remote = await runCli([...args, '--remote', 'cloud-logs'], {env})
+      expect(local.code, local.stderr).to.equal(0)
+      expect(remote.code, remote.stderr).to.equal(0)
+      const l = JSON.parse(local.stdout)
+      expect(l.findings.length).to.be.greaterThan(0)
+      expect(JSON.parse(remote.stdout)).to.deep.equal(l)
+      expect(logs.api.queries).to.have.length(1)
+    } finally {
+      await logs.close()
+      await iam.close()
+      tmp.cleanup()
+    }
+  })
+})
+
 describe('forward --sink logdna: Mezmo by default; IBM Log Analysis is retired', function () {
   this.timeout(60_000)
   let fake: FakeLogdna

@@ -1,9 +1,17 @@
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {gzipSync} from 'node:zlib'
+
+import {type Home, resolveHome} from '../config/home.js'
 import type {FlowlogConfig} from '../config/settings.js'
 import {UsageError} from '../errors.js'
 import {queryToLucene} from '../query/lucene.js'
 import {toRecordPredicate} from '../query/predicate.js'
 import {DEFAULT_APP, envelopeLevel, type EnvelopeOptions} from '../records/envelope.js'
 import {type JsonObject, type JsonValue, recordTime} from '../records/object.js'
+import {FLOWLOG_KEY_PREFIX} from '../records/key.js'
+import {HEADER_FIELDS} from '../records/schema.js'
 import type {TimeWindow} from '../records/time.js'
 import {CloudLogsApiClient, type CloudLogsApiFlags, type QueryResult, resolveCloudLogsApi} from './cloud-logs-api.js'
 
@@ -142,4 +150,44 @@ export async function remoteTop(
   const {by, limit, sort, ...search} = req
   const found = await remoteSearch({...search, limit: 0})
   return {...topOfRecords(found.records, by, limit, sort), capped: found.capped, lucene: found.lucene}
+}
+
+/**
+ * `why-rejected --remote cloud-logs`: the window's flow-log records from Cloud Logs, regrouped into their objects
+ * (header fields once, records in order) and loaded into a throw-away index, so the analysis reads them exactly as it
+ * reads a pulled bucket. The caller opens `home`'s store and calls `cleanup` when done.
+ */
+export async function remoteEvidenceHome(req: Omit<RemoteSearchRequest, 'limit' | 'sort' | 'query'>): Promise<{home: Home; records: number; capped: boolean; cleanup: () => void}> {
+  const found = await remoteSearch({...req, query: '', limit: 0})
+  const dir = mkdtempSync(join(tmpdir(), 'flowlog-remote-'))
+  const cleanup = () => rmSync(dir, {recursive: true, force: true})
+  try {
+    const headerNames = new Set(HEADER_FIELDS.map((f) => f.name))
+    const byKey = new Map<string, JsonObject[]>()
+    for (const r of found.records) {
+      const key = r.row.key
+      if (typeof key !== 'string' || !key.startsWith(FLOWLOG_KEY_PREFIX) || key.split('/').some((s) => s === '..' || s === '')) continue
+      const list = byKey.get(key) ?? []
+      list.push(r.row)
+      byKey.set(key, list)
+    }
+    const objects = join(dir, 'objects')
+    for (const [key, rows] of byKey) {
+      const header: JsonObject = {}
+      for (const [k, v] of Object.entries(rows[0])) if (headerNames.has(k)) header[k] = v
+      const records = rows.map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'key' && !headerNames.has(k))) as JsonObject)
+      const file = join(objects, ...key.split('/'))
+      mkdirSync(dirname(file), {recursive: true})
+      writeFileSync(file, gzipSync(JSON.stringify({...header, number_of_flow_logs: records.length, flow_logs: records})))
+    }
+    const home = resolveHome({env: {FLOWLOG_HOME: join(dir, 'home')}})
+    if (byKey.size > 0) {
+      const {pullFirst} = await import('../sources/from-flags.js')
+      await pullFirst(home, {source: objects}, req.window ?? {})
+    }
+    return {home, records: found.records.length, capped: found.capped, cleanup}
+  } catch (error) {
+    cleanup()
+    throw error
+  }
 }

@@ -6,7 +6,6 @@ import {InterruptedError, UsageError} from '../lib/errors.js'
 import {parseDuration} from '../lib/records/time.js'
 import {type ForwardResult, runForward} from '../lib/sinks/index.js'
 import {compileForwardQuery} from '../lib/sinks/query.js'
-import {LOGDNA_REGIONS} from '../lib/sinks/settings.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {formatBytes, plural} from '../lib/ui/format.js'
 
@@ -14,11 +13,11 @@ export default class Forward extends BaseCommand {
   // Ctrl-C / SIGTERM (Code Engine stopping the job): finish the batches in flight, save the ledger, exit 130.
   static gracefulInterrupt = true
 
-  static summary = 'Send flow-log records to Log Analysis / Mezmo or IBM Cloud Logs, each exactly once per run history'
+  static summary = 'Send flow-log records to IBM Cloud Logs (default) or Mezmo / LogDNA, each exactly once per run history'
 
   static description = [
     "Reads flow-log objects (a folder laid out like the bucket, or cos://BUCKET) and sends one line per record. The line is the compact JSON of the flattened record (header fields, record fields, then the COS key), so the blog's searches (target_ip:10.240.0.4 action:rejected -target_port:67) work on its top-level fields. Each line carries the record's own time, app (vpc-flowlogs), level (INFO, or WARN for rejected with --level-by-action) and meta.record_id.",
-    'Sinks: --sink logdna posts to {URL}/logs/ingest with the ingestion key from FLOWLOG_LOGDNA_INGESTION_KEY or the config file (never a flag); the URL comes from --logdna-url (or "mezmo"), FLOWLOG_LOGDNA_URL, or --region [--private]. --sink cloud-logs posts to {URL}/logs/v1/singles with an IAM token for IBMCLOUD_API_KEY (FLOWLOG_IAM_URL overrides the IAM host).',
+    'Sinks: --sink cloud-logs (the default) posts to {URL}/logs/v1/singles with an IAM token for IBMCLOUD_API_KEY (FLOWLOG_IAM_URL overrides the IAM host); the URL comes from --cloud-logs-url, FLOWLOG_CLOUD_LOGS_URL or --cloud-logs-instance ID --region REGION, and keeps any path it has. --sink logdna is for Mezmo SaaS and self-hosted LogDNA: it posts to {URL}/logs/ingest with the ingestion key from FLOWLOG_LOGDNA_INGESTION_KEY or the config file (never a flag); the URL comes from --logdna-url (or "mezmo") or FLOWLOG_LOGDNA_URL, and is Mezmo\'s public endpoint when none is given. IBM Log Analysis (*.logging.cloud.ibm.com) was retired in March 2025: such a URL, given or derived from --region, is refused (exit 3).',
     'Delivery: batches of about 2 MB or 5,000 lines, --concurrency requests in flight, retries with backoff on 429, 5xx and network errors, a too-large batch is split, 401/403 stop at once (exit 3). A ledger in the flowlog home records every object whose lines were all acknowledged: a re-run sends nothing twice, and a crash re-sends at most the batches in flight. Objects that could not be delivered are listed and the exit code is 5; the next run retries them.',
     'Code Engine: when CE_DATA holds a COS event, exactly that object is forwarded (a delete event is ignored). With --follow the bucket is polled every --interval (a daemon job).',
     "Log Analysis replaces a timestamp more than 24 hours old with the arrival time: a backfill (--since 3d) lands at ingest time, and the record's own times stay searchable in the line (start_time, capture_start_time).",
@@ -26,19 +25,19 @@ export default class Forward extends BaseCommand {
 
   static examples = [
     {
-      description: 'Forward the last hour from the configured bucket to Log Analysis in us-south',
-      command: 'FLOWLOG_LOGDNA_INGESTION_KEY=… <%= config.bin %> forward --sink logdna --region us-south --since 1h',
+      description: 'Forward the last hour from the configured bucket to IBM Cloud Logs in us-south',
+      command: 'IBMCLOUD_API_KEY=… <%= config.bin %> forward --cloud-logs-instance <INSTANCE_ID> --region us-south --since 1h',
     },
     {
       description: 'Forward a folder to Mezmo, rejected flows as WARN',
-      command: 'FLOWLOG_LOGDNA_INGESTION_KEY=… <%= config.bin %> forward --source ./flowlogs --logdna-url mezmo --level-by-action',
+      command: 'FLOWLOG_LOGDNA_INGESTION_KEY=… <%= config.bin %> forward --source ./flowlogs --sink logdna --logdna-url mezmo --level-by-action',
     },
     {
       description: 'Only rejected inbound traffic, to IBM Cloud Logs',
       command:
         'IBMCLOUD_API_KEY=… <%= config.bin %> forward --sink cloud-logs --cloud-logs-url https://<INSTANCE_ID>.ingress.us-south.logs.cloud.ibm.com --query "action:rejected direction:I"',
     },
-    {description: 'See what would be sent, send nothing', command: '<%= config.bin %> forward --source ./flowlogs --sink logdna --region us-south --dry-run'},
+    {description: 'See what would be sent, send nothing', command: '<%= config.bin %> forward --source ./flowlogs --dry-run'},
     {description: 'A Code Engine daemon job: poll the bucket every minute', command: '<%= config.bin %> forward --follow --interval 60s'},
     {
       description: 'Keep the ledger in the bucket too (a job whose home is ephemeral): a restarted job sends nothing twice',
@@ -53,9 +52,9 @@ export default class Forward extends BaseCommand {
     follow: Flags.boolean({description: 'keep polling for new objects every --interval until interrupted (Code Engine daemon job)'}),
     interval: Flags.string({description: 'poll interval for --follow: a duration (30s, 5m) or seconds', default: '60s', helpValue: 'DURATION'}),
     query: Flags.string({char: 'q', description: 'forward only records matching this Log Analysis query, e.g. "action:rejected -target_port:67"', helpValue: 'QUERY'}),
-    sink: Flags.string({description: 'where to send: logdna (Log Analysis / Mezmo) or cloud-logs (default: config "sink", else logdna when an ingestion key is set)', options: ['logdna', 'cloud-logs']}),
+    sink: Flags.string({description: 'where to send: cloud-logs (IBM Cloud Logs, the default unless the config file\'s "sink" says otherwise) or logdna (Mezmo SaaS / self-hosted LogDNA)', options: ['logdna', 'cloud-logs']}),
     'logdna-url': Flags.string({
-      description: `Log Analysis / Mezmo ingestion host without /logs/ingest (or FLOWLOG_LOGDNA_URL), or "mezmo"; default from --region (${LOGDNA_REGIONS.join(' ')})`,
+      description: 'Mezmo / LogDNA ingestion host without /logs/ingest (or FLOWLOG_LOGDNA_URL), or "mezmo" (the default); IBM Log Analysis hosts are refused (retired March 2025)',
       helpValue: 'URL|mezmo',
     }),
     private: Flags.boolean({description: 'with --region: use the private (service) endpoint of that region'}),

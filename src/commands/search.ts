@@ -17,6 +17,8 @@ import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, recordColumns, type Reco
 import {runSearchFollow} from '../lib/follow/search.js'
 import {loadNames} from '../lib/names.js'
 import {phase} from '../lib/profile.js'
+import {remoteSearch} from '../lib/sinks/remote.js'
+import {remoteFlags, remoteOptions} from '../lib/sinks/remote-flags.js'
 
 /** Whether stdout is a pipe (then DuckDB may write to /dev/stdout without truncating anything). */
 function stdoutIsPipe(): boolean {
@@ -49,6 +51,7 @@ an exact match.`
     {description: 'What vsi2 talks to, infrastructure noise removed', command: `<%= config.bin %> search 'initiator_ip:10.240.64.4 -target_port:67 -target_port:123 -target_port:53'`},
     {description: 'Rejected SSH or RDP in the last hour, as NDJSON', command: `<%= config.bin %> search 'target_port:(22 OR 3389) action:rejected' --since 1h --output ndjson --limit 0`},
     {description: 'Pull from the bucket first, then search', command: `<%= config.bin %> search 'initiator_ip:92.63.0.0/16' --source cos://my-flowlogs --since 2h`},
+    {description: 'Search what forward sent to IBM Cloud Logs (the query is translated to Lucene)', command: `<%= config.bin %> search 'action:rejected target_port:22' --remote cloud-logs --since 24h`},
   ]
 
   // Several words are one query: `flowlog search -target_port:67 -target_port:53` works unquoted.
@@ -74,6 +77,7 @@ an exact match.`
     ...strictFlag,
     sql: Flags.string({description: 'print the SQL the query compiles to over the exported Parquet table (flowlog export) instead of searching', options: ['duckdb', 'presto', 'spark']}),
     table: Flags.string({description: 'with --sql: the table name (default flow_logs)', helpValue: 'NAME', dependsOn: ['sql']}),
+    ...remoteFlags,
   }
 
   /** --sql: docs/lakehouse.md §3. */
@@ -103,19 +107,22 @@ an exact match.`
     for (const w of await checkSearchInput(this.home, {query: args.query, strict: flags.strict, fields, sortField: parseSort(flags.sort)?.field})) this.term.warn(w)
     if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
     const sort = parseSort(flags.sort)
-    if (flags.source) await this.pullSourceFirst(flags, window, 'searching')
+    // --remote cloud-logs: the records come from Cloud Logs instead of the index (docs/sinks.md §8.3).
+    const remote = flags.remote ? await remoteSearch({...remoteOptions(flags), query: args.query, window, sort, limit: flags.limit, env: process.env, config: await readConfig(this.home), userAgent: `flowlog/${this.config.version}`}) : undefined
+    if (remote?.capped) this.term.warn(`Cloud Logs returned its maximum of results: narrow --since/--until for the rest`)
+    if (flags.source && !remote) await this.pullSourceFirst(flags, window, 'searching')
     // Names (for the table) load while the index opens and the query runs.
     const names = flags.output === 'table' && !fields && !this.jsonEnabled()
       ? readConfig(this.home).then((config) => loadNames(this.home, {config})).then((r) => r.names, () => undefined)
       : undefined
     phase('parsed')
-    const store = await openStore(this.home, {readOnly: true})
+    const store = remote ? undefined : await openStore(this.home, {readOnly: true})
     phase('index open')
     const output = (this.jsonEnabled() ? 'json-doc' : flags.output) as RecordOutput | 'json-doc'
     const result: SearchResult = {records: [], truncated: false, total: 0}
     try {
-      const totals = await store.totals()
-      if (totals.records === 0 && (await this.indexIsEmpty(store))) return result
+      const totals = store ? await store.totals() : {records: 1, irregular: 0}
+      if (store && totals.records === 0 && (await this.indexIsEmpty(store))) return result
       const spec = {...compiled.spec, window, sort, limit: flags.limit, hasIrregular: totals.irregular > 0}
       const hint = ipPrefixHint(compiled)
       let prefixSeen = false
@@ -124,7 +131,7 @@ an exact match.`
       // NDJSON into a pipe: DuckDB writes the lines itself (no trip through JavaScript).
       let direct: number | undefined
       try {
-        direct = output === 'ndjson' && !fields && stdoutIsPipe() ? await copyLines(store, spec, '/dev/stdout') : undefined
+        direct = store && output === 'ndjson' && !fields && stdoutIsPipe() ? await copyLines(store, spec, '/dev/stdout') : undefined
       } catch (error) {
         // The reader went away (`| head`): like any Unix filter, stop quietly.
         if (/broken pipe|EPIPE/i.test((error as Error).message)) return result
@@ -133,13 +140,13 @@ an exact match.`
       }
       if (direct !== undefined) {
         emitted = direct
-        if (hint) prefixSeen = await anyPrefixMatch(store, spec, compiled.ipPrefixClauses)
+        if (hint) prefixSeen = await anyPrefixMatch(store!, spec, compiled.ipPrefixClauses)
       }
       const out = this.term.bufferedWriter()
       if (output === 'csv') out.write(csvHeader(fields ?? DEFAULT_CSV_FIELDS) + '\n')
       if (output === 'json') out.write('[')
       phase('totals')
-      if (direct === undefined) for await (const m of searchRecords(store, spec)) {
+      if (direct === undefined) for await (const m of remote ? remote.records : searchRecords(store!, spec)) {
         if (emitted === 0) phase('first match')
         // The prefix hint looks at the first records only: enough to notice, cheap on big results.
         const checkHint = hint !== undefined && !prefixSeen && emitted < 1000
@@ -173,7 +180,7 @@ an exact match.`
       result.total = emitted
       // The page is out before the count of all matches is made (the count line goes to stderr after it).
       if (flags.limit > 0 && emitted >= flags.limit) {
-        result.total = await countMatches(store, spec)
+        result.total = remote ? remote.total : await countMatches(store!, spec)
         result.truncated = result.total > emitted
         phase('counted')
       }
@@ -181,7 +188,7 @@ an exact match.`
       else if (result.truncated) this.term.info(`showing ${emitted} of ${result.total} records (raise --limit, or --limit 0 for all)`)
       if (prefixSeen && hint) this.term.hint(hint.message)
     } finally {
-      await store.close()
+      await store?.close()
     }
     return result
   }

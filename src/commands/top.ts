@@ -11,6 +11,8 @@ import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {checkQueryFields, requireKnownField} from '../lib/store/query-fields.js'
 import {openStore} from '../lib/store/store.js'
 import {strictFlag} from '../query-argv.js'
+import {remoteTop} from '../lib/sinks/remote.js'
+import {remoteFlags, remoteOptions} from '../lib/sinks/remote-flags.js'
 import {bar, unicodeEnabled} from '../lib/ui/bars.js'
 import {formatBytes, formatCount, plural} from '../lib/ui/format.js'
 
@@ -38,6 +40,7 @@ value. Records without the field are left out (their number is said on stderr). 
     {description: 'Who is knocking: top rejected sources', command: `<%= config.bin %> top --by initiator_ip --query 'action:rejected'`},
     {description: 'Most rejected target ports, as JSON', command: `<%= config.bin %> top --by target_port --query 'action:rejected' --limit 5 --json`},
     {description: 'Top talkers by bytes in the last hour', command: '<%= config.bin %> top --by initiator_ip --sort bytes --since 1h'},
+    {description: 'Top rejected sources in what forward sent to IBM Cloud Logs', command: `<%= config.bin %> top --by initiator_ip -q 'action:rejected' --remote cloud-logs --since 24h`},
   ]
 
   static flags = {
@@ -49,6 +52,7 @@ value. Records without the field are left out (their number is said on stderr). 
     sort: Flags.string({description: 'order by flows or by bytes', options: ['flows', 'bytes'], default: 'flows'}),
     names: Flags.boolean({description: 'show instance and interface names beside IPs', default: true, allowNo: true}),
     ...strictFlag,
+    ...remoteFlags,
   }
 
   async run(): Promise<TopResult> {
@@ -58,16 +62,23 @@ value. Records without the field are left out (their number is said on stderr). 
     const compiled = compileQuery(flags.query)
     for (const w of compiled.warnings) this.term.warn(w)
     for (const w of await checkQueryFields(this.home, flags.query, {strict: flags.strict})) this.term.warn(w)
-    if (flags.source) await this.pullSourceFirst(flags, window, 'counting')
-    const store = await openStore(this.home, {readOnly: true})
     let result: TopResult
-    try {
-      if (await this.indexIsEmpty(store)) {
-        return {by: flags.by, rows: [], missing: 0, records: 0, groups: 0}
+    if (flags.remote) {
+      // --remote cloud-logs: count what Cloud Logs holds (docs/sinks.md §8.3).
+      const {capped, lucene: _lucene, ...counted} = await remoteTop({...remoteOptions(flags), query: flags.query, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes', env: process.env, config: await readConfig(this.home), userAgent: `flowlog/${this.config.version}`})
+      if (capped) this.term.warn('Cloud Logs returned its maximum of results: narrow --since/--until for exact counts')
+      result = {by: flags.by, ...counted}
+    } else {
+      if (flags.source) await this.pullSourceFirst(flags, window, 'counting')
+      const store = await openStore(this.home, {readOnly: true})
+      try {
+        if (await this.indexIsEmpty(store)) {
+          return {by: flags.by, rows: [], missing: 0, records: 0, groups: 0}
+        }
+        result = await topBy(store, {...compiled.spec, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes'})
+      } finally {
+        await store.close()
       }
-      result = await topBy(store, {...compiled.spec, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes'})
-    } finally {
-      await store.close()
     }
     if (result.missing > 0) this.term.info(`${plural(result.missing, 'matching record')} without ${flags.by} left out`)
     if (!this.jsonEnabled()) await this.render(result, flags.names, flags.sort as 'flows' | 'bytes')

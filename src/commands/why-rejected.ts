@@ -8,6 +8,8 @@ import {UsageError} from '../lib/errors.js'
 import {createVpcClient} from '../lib/ibmcloud/vpc.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
+import {remoteEvidenceHome} from '../lib/sinks/remote.js'
+import {remoteFlags, remoteOptions} from '../lib/sinks/remote-flags.js'
 import {plural} from '../lib/ui/format.js'
 import {renderApplied, renderApplyPlan, renderUndo, renderWhyRejected} from '../lib/ui/why-rejected.js'
 
@@ -47,6 +49,7 @@ The VPC configuration comes from --vpc-config FILE (see \`flowlog vpc export\`),
     apply: Flags.boolean({description: 'create the fix through the VPC API after confirmation, and record an undo entry (never for scanning sources of a target)'}),
     yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (needed with --apply when not on a terminal)'}),
     undo: Flags.boolean({description: 'remove the rules the last --apply created', exclusive: ['apply']}),
+    ...remoteFlags,
   }
 
   async run(): Promise<WhyRejectedOutput | {undo: UndoResult}> {
@@ -64,12 +67,18 @@ The VPC configuration comes from --vpc-config FILE (see \`flowlog vpc export\`),
     }
     const window = parseWindow(flags)
     if (flags.source) await this.pullSourceFirst(flags, window, 'explaining with')
+    // --remote cloud-logs: the evidence is the window's records in Cloud Logs, in a throw-away index (docs/sinks.md §8.3).
+    const remote = flags.remote ? await remoteEvidenceHome({...remoteOptions(flags), window, env: process.env, config, userAgent: `flowlog/${this.config.version}`}) : undefined
+    if (remote?.capped) this.term.warn('Cloud Logs returned its maximum of results: narrow --since/--until for all the evidence')
     this.term.startSpinner('reading the VPC configuration')
     const result: WhyRejectedOutput = await whyRejected({
       home: this.home, vpcConfig: flags['vpc-config'], env: process.env, config, region: flags.region,
       ip: flags.ip, port: flags.port, protocol: flags.protocol as Protocol | undefined, targetIp: flags['target-ip'], window,
-      fix: {sg: flags.sg, remoteCidr: flags['remote-cidr']}, fixAnyway: flags['fix-anyway'],
-    }).finally(() => this.term.stopSpinner())
+      fix: {sg: flags.sg, remoteCidr: flags['remote-cidr']}, fixAnyway: flags['fix-anyway'], storeHome: remote?.home,
+    }).finally(() => {
+      this.term.stopSpinner()
+      remote?.cleanup()
+    })
     if (!this.jsonEnabled()) this.term.out(renderWhyRejected(result, this.term.c, {applying: flags.apply}))
     if (flags.apply) result.applied = await this.apply(result, flags.yes, config, flags.region)
     return result

@@ -121,9 +121,10 @@ describe('investigation: Log Analysis config API client and the fake server', ()
     expect(() => normaliseApiUrl('http://api.example.com')).to.throw(/https/)
     expect(() => normaliseApiUrl('xx-nowhere')).to.throw(/region/)
     expect(resolveConfigApi({env: {FLOWLOG_LOGDNA_API_URL: 'mezmo', FLOWLOG_LOGDNA_SERVICE_KEY: KEY}})).to.deep.equal({baseUrl: 'https://api.mezmo.com', serviceKey: KEY})
-    expect(resolveConfigApi({apiUrl: 'us-east', env: {FLOWLOG_LOGDNA_API_URL: 'mezmo', FLOWLOG_LOGDNA_SERVICE_KEY: KEY}}).baseUrl).to.equal('https://api.us-east.logging.cloud.ibm.com')
+    // IBM Log Analysis is retired: its API hosts are refused (exit 3); no URL means Mezmo's public API.
+    expect(() => resolveConfigApi({apiUrl: 'us-east', env: {FLOWLOG_LOGDNA_API_URL: 'mezmo', FLOWLOG_LOGDNA_SERVICE_KEY: KEY}})).to.throw(/retired in March 2025/).with.property('exitCode', 3)
+    expect(resolveConfigApi({env: {FLOWLOG_LOGDNA_SERVICE_KEY: KEY}}).baseUrl).to.equal('https://api.mezmo.com')
     expect(() => resolveConfigApi({apiUrl: 'mezmo', env: {}})).to.throw().with.property('exitCode', 3)
-    expect(() => resolveConfigApi({env: {FLOWLOG_LOGDNA_SERVICE_KEY: KEY}})).to.throw().with.property('exitCode', 3)
   })
 
   it('trigger intervals and alert bodies', () => {

@@ -130,7 +130,7 @@ describe('investigation: CLI', function () {
     it('create: validates, replays locally, creates the category and the view; list and delete by name', async () => {
       const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY, FLOWLOG_SLACK_WEBHOOK: slackUrl}
       const created = await runCli(
-        ['alert', 'create', 'ssh-rejected', '--query', 'action:rejected target_port:22', '--api-url', api.url, '--json'],
+        ['alert', 'create', '--sink', 'logdna', 'ssh-rejected', '--query', 'action:rejected target_port:22', '--api-url', api.url, '--json'],
         {env: aenv},
       )
       expect(created.code, created.stderr).to.equal(0)
@@ -150,44 +150,44 @@ describe('investigation: CLI', function () {
         'POST /v1/config/view 200',
       ])
 
-      const human = await runCli(['alert', 'create', 'scans', '-q', 'action:rejected', '--trigger-limit', '20', '--trigger-interval', '5m'], {
+      const human = await runCli(['alert', 'create', '--sink', 'logdna', 'scans', '-q', 'action:rejected', '--trigger-limit', '20', '--trigger-interval', '5m'], {
         env: {...aenv, FLOWLOG_LOGDNA_API_URL: api.url},
       })
       expect(human.code, human.stderr).to.equal(0)
       expect(human.stdout).to.match(/created alert "scans": viewid [0-9a-f]{10}/)
       expect(human.stderr).to.match(/would have fired \d+ time/)
 
-      const list = await runCli(['alert', 'list', '--api-url', api.url], {env: aenv})
+      const list = await runCli(['alert', 'list', '--sink', 'logdna', '--api-url', api.url], {env: aenv})
       expect(list.code, list.stderr).to.equal(0)
       expect(list.stdout).to.contain('ssh-rejected')
       expect(list.stdout).to.contain('presence ≥ 20 in 5m')
       expect(list.stdout).to.contain('https://hooks.slack.com/services/…')
       expect(list.stdout).to.not.contain('cccccccccccccccc')
 
-      const del = await runCli(['alert', 'delete', 'ssh-rejected', '--api-url', api.url], {env: aenv})
+      const del = await runCli(['alert', 'delete', '--sink', 'logdna', 'ssh-rejected', '--api-url', api.url], {env: aenv})
       expect(del.code, del.stderr).to.equal(0)
       expect(del.stdout).to.contain(`viewid ${result.viewid}`)
       expect(api.views.has(result.viewid)).to.equal(false)
-      expect((await runCli(['alert', 'delete', 'ssh-rejected', '--api-url', api.url], {env: aenv})).code).to.equal(2)
-      const json = JSON.parse((await runCli(['alert', 'list', '--api-url', api.url, '--json'], {env: aenv})).stdout)
+      expect((await runCli(['alert', 'delete', '--sink', 'logdna', 'ssh-rejected', '--api-url', api.url], {env: aenv})).code).to.equal(2)
+      const json = JSON.parse((await runCli(['alert', 'list', '--sink', 'logdna', '--api-url', api.url, '--json'], {env: aenv})).stdout)
       expect(json.alerts.map((a: {name: string}) => a.name)).to.deep.equal(['scans'])
     })
 
     it('create: a syntax error exits 2 before any call; a CIDR clause is warned about; no service key exits 3', async () => {
       const before = api.requests.length
-      const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY, FLOWLOG_SLACK_WEBHOOK: slackUrl}
-      const bad = await runCli(['alert', 'create', 'x', '--query', 'target_port:(22', '--api-url', api.url], {env: aenv})
+      const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY}
+      const bad = await runCli(['alert', 'create', '--sink', 'logdna', 'x', '--query', 'target_port:(22', '--api-url', api.url], {env: aenv})
       expect(bad.code).to.equal(2)
       expect(bad.stderr).to.match(/syntax error/)
       expect(api.requests.length).to.equal(before)
-      const cidr = await runCli(['alert', 'create', 'subnet', '--query', 'initiator_ip:10.240.0.0/16', '--api-url', api.url, '--dry-run'], {env: aenv})
+      const cidr = await runCli(['alert', 'create', '--sink', 'logdna', 'subnet', '--query', 'initiator_ip:10.240.0.0/16', '--api-url', api.url, '--dry-run'], {env: aenv})
       expect(cidr.code, cidr.stderr).to.equal(0)
       expect(cidr.stderr).to.match(/CIDR clause.*matches nothing in Log Analysis/)
       expect(api.requests.length).to.equal(before)
-      const nokey = await runCli(['alert', 'create', 'x', '--query', 'action:rejected', '--api-url', api.url], {env: {...env, FLOWLOG_SLACK_WEBHOOK: slackUrl}})
+      const nokey = await runCli(['alert', 'create', '--sink', 'logdna', 'x', '--query', 'action:rejected', '--api-url', api.url], {env})
       expect(nokey.code).to.equal(3)
       expect(nokey.stderr).to.contain('FLOWLOG_LOGDNA_SERVICE_KEY')
-      const wrong = await runCli(['alert', 'list', '--api-url', api.url], {env: {...env, FLOWLOG_LOGDNA_SERVICE_KEY: 'not-the-key-123456'}})
+      const wrong = await runCli(['alert', 'list', '--sink', 'logdna', '--api-url', api.url], {env: {...env, FLOWLOG_LOGDNA_SERVICE_KEY: 'not-the-key-123456'}})
       expect(wrong.code).to.equal(3)
       expect(wrong.stderr).to.not.contain('not-the-key-123456')
     })

@@ -15,6 +15,7 @@
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
+import {type CloudLogsApiFake, createCloudLogsApi} from './cloud-logs-api.js'
 import {closeServer, describeFault, type FaultPlan, Faults, type IngestRequestLog, readLimited, sendJson, sleep} from './ingest-logdna.js'
 
 export interface CloudLogsEntry {
@@ -34,12 +35,16 @@ export interface StartCloudLogsOptions extends FaultPlan {
   /** Body limit (default 2 MB). */
   maxBodyBytes?: number
   now?: () => number
+  /** A base path the server lives under (e.g. `/cloudlogs`): requests outside it get 404. */
+  prefix?: string
 }
 
 export interface FakeCloudLogs {
   /** Base URL (FLOWLOG_CLOUD_LOGS_URL): the client appends /logs/v1/singles. */
   url: string
   entries: CloudLogsEntry[]
+  /** The management API on the same server (alerts, query over `entries`): test/servers/cloud-logs-api.ts. */
+  api: CloudLogsApiFake
   requests: (IngestRequestLog & {token?: string})[]
   setFaults(plan: FaultPlan): void
   close(): Promise<void>
@@ -65,6 +70,8 @@ export async function startCloudLogs(options: StartCloudLogsOptions): Promise<Fa
   const faults = new Faults(options)
   const entries: CloudLogsEntry[] = []
   const requests: (IngestRequestLog & {token?: string})[] = []
+  const prefix = (options.prefix ?? '').replace(/\/+$/, '')
+  const api = createCloudLogsApi({verifyToken: options.verifyToken, entries: () => entries})
 
   const handle = async (req: IncomingMessage, res: ServerResponse, log: IngestRequestLog & {token?: string}): Promise<void> => {
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -73,7 +80,25 @@ export async function startCloudLogs(options: StartCloudLogsOptions): Promise<Fa
     }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     log.userAgent = req.headers['user-agent']
-    if (url.pathname !== '/logs/v1/singles') {
+    if (prefix && !(url.pathname === prefix || url.pathname.startsWith(prefix + '/'))) {
+      await readLimited(req, 0).catch(() => undefined)
+      return reply(404, {errors: [{code: 'not_found', message: `no route ${url.pathname}`}]})
+    }
+    const path = url.pathname.slice(prefix.length)
+    if (api.owns(path)) {
+      const {body} = await readLimited(req, limit)
+      const r = api.handle(req.method ?? 'GET', path, req.headers, body.toString('utf8'))
+      log.status = r.status
+      if (r.sse !== undefined) {
+        res.writeHead(r.status, {'content-type': 'text/event-stream', 'cache-control': 'no-cache'})
+        res.end(r.sse)
+      } else if (r.body === undefined) {
+        res.writeHead(r.status, {'content-length': '0'})
+        res.end()
+      } else sendJson(res, r.status, r.body)
+      return
+    }
+    if (path !== '/logs/v1/singles') {
       await readLimited(req, 0).catch(() => undefined)
       return reply(404, {errors: [{code: 'not_found', message: `no route ${url.pathname}`}]})
     }
@@ -168,8 +193,9 @@ export async function startCloudLogs(options: StartCloudLogsOptions): Promise<Fa
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}${prefix}`,
     entries,
+    api,
     requests,
     setFaults: (plan) => faults.set(plan),
     close: () => closeServer(server),

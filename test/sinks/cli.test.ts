@@ -41,7 +41,7 @@ describe('flowlog forward (CLI)', function () {
     ...extra,
   })
   const forward = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
-    runCli(['forward', '--source', src, '--retry-base', '1', '--retry-cap', '5', ...args], {env: env(extra)})
+    runCli(['forward', '--source', src, '--retry-base', '1', '--retry-cap', '5', ...(args.includes('--sink') ? [] : ['--sink', 'logdna']), ...args], {env: env(extra)})
 
   it('--json summary; every record once; a second run sends nothing; the key is never printed', async () => {
     const objects = synthObjects({objects: 12, recordsPerObject: 30, emptyEvery: 5})
@@ -102,7 +102,7 @@ describe('flowlog forward (CLI)', function () {
     fake = await startLogdna({ingestionKeys: [KEY], record: 'ids', fault: () => ({delayMs: 40})})
     const child = spawn(
       process.execPath,
-      [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--batch-lines', '50', '--concurrency', '4'],
+      [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--sink', 'logdna', '--batch-lines', '50', '--concurrency', '4'],
       {env: {...process.env, NO_COLOR: '1', ...env()}, stdio: 'ignore'},
     )
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)))
@@ -206,7 +206,7 @@ describe('flowlog forward (CLI)', function () {
     const objects = synthObjects({objects: 4, recordsPerObject: 3})
     writeObjects(src, objects.slice(0, 2))
     fake = await startLogdna({ingestionKeys: [KEY]})
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--follow', '--interval', '1s'], {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--sink', 'logdna', '--follow', '--interval', '1s'], {
       env: {...process.env, NO_COLOR: '1', ...env()},
       stdio: ['ignore', 'ignore', 'pipe'],
     })
@@ -230,7 +230,7 @@ describe('flowlog forward (CLI)', function () {
     const objects = synthObjects({objects: 3, recordsPerObject: 4})
     writeObjects(src, objects)
     fake = await startLogdna({ingestionKeys: [KEY]})
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--follow', '--interval', '1s'], {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--sink', 'logdna', '--follow', '--interval', '1s'], {
       env: {...process.env, NO_COLOR: '1', ...env()},
       stdio: ['ignore', 'ignore', 'pipe'],
     })

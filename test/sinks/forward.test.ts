@@ -44,7 +44,7 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
     ...extra,
   })
   const run = (req: ForwardRequest, extra: Partial<ForwardContext> = {}, env: NodeJS.ProcessEnv = {}): Promise<ForwardResult> =>
-    runForward({source: src, retryBaseMs: 1, retryCapMs: 2, ...req}, ctx(extra, env))
+    runForward({source: src, sink: 'logdna', retryBaseMs: 1, retryCapMs: 2, ...req}, ctx(extra, env))
 
   it('every record arrives exactly once, with its own time; a second run sends nothing', async () => {
     const objects = synthObjects({objects: 30, recordsPerObject: 40, emptyEvery: 7})
@@ -333,7 +333,7 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
       let error: unknown
       try {
         await runForward(
-          {},
+          {sink: 'logdna'},
           {
             ...ctx({onWarning: (w) => warnings.push(w)}, {CE_DATA: event({bucket: 'events-bucket'})}),
             config: {bucket: 'configured-bucket'},
@@ -367,7 +367,7 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
     expect(ledger.size).to.equal(3)
   })
 
-  it('settings: missing ingestion key → ConfigError (exit 3); no sink → UsageError naming both sinks', async () => {
+  it('settings: missing ingestion key → ConfigError (exit 3); no sink → Cloud Logs, whose missing URL is a ConfigError', async () => {
     fake = await startLogdna({ingestionKeys: [KEY]})
     let error: unknown
     try {
@@ -381,8 +381,8 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
     } catch (e) {
       error = e
     }
-    expect(error).to.be.instanceOf(UsageError)
-    expect((error as UsageError).suggestions.join(' ')).to.contain('--sink cloud-logs')
+    expect(error).to.be.instanceOf(ConfigError)
+    expect((error as ConfigError).message).to.contain('Cloud Logs')
   })
 })
 
@@ -469,15 +469,15 @@ describe('sinks: forward from a local COS server (cos:// source, Code Engine eve
       const home = resolveHome({env: {FLOWLOG_HOME: join(tmp.dir, 'home')}})
       const base = {home, config: {bucket: 'flowlogs-events'}, userAgent: 'flowlog/test', sleep: async () => undefined}
       const event = {...CE_SAMPLE, bucket: 'flowlogs-events', notification: {...CE_SAMPLE.notification, bucket_name: 'flowlogs-events', object_etag: stored.etag, object_length: String(stored.body.length)}}
-      const r = await runForward({}, {...base, env: {...env, CE_DATA: JSON.stringify(event)}})
+      const r = await runForward({sink: 'logdna'}, {...base, env: {...env, CE_DATA: JSON.stringify(event)}})
       expect(r.event).to.deep.include({result: 'forwarded', bucket: 'flowlogs-events'})
       expect(fake.ids).to.deep.equal(['5f0798c4533b8db1b7c4dd20a8c14de9', 'cfbe616ec260a1d2eab85260ba5a9b14'])
       expect(cos.requests.some((q) => q.method === 'GET' && q.key === SAMPLE_KEY && q.status === 200)).to.equal(true)
-      const gone = await runForward({}, {...base, env: {...env, CE_DATA: JSON.stringify({...event, key: SAMPLE_KEY.replace('00000006', '00000099')})}})
+      const gone = await runForward({sink: 'logdna'}, {...base, env: {...env, CE_DATA: JSON.stringify({...event, key: SAMPLE_KEY.replace('00000006', '00000099')})}})
       expect(gone.event?.result).to.equal('gone')
       expect(gone.objects.failed).to.equal(0)
       // Poll mode over the bucket: the object announced by the event is already in the ledger (same ETag).
-      const poll = await runForward({source: 'cos://flowlogs-events'}, {...base, env})
+      const poll = await runForward({source: 'cos://flowlogs-events', sink: 'logdna'}, {...base, env})
       expect(poll.objects).to.deep.include({listed: 1, skipped: 1, sent: 0})
       expect(fake.accepted).to.equal(2)
     } finally {

@@ -17,16 +17,21 @@ function fails(fn: () => unknown): Error {
 }
 
 describe('sinks: endpoints, credentials and the default sink', () => {
-  it('Log Analysis URL: --logdna-url, then FLOWLOG_LOGDNA_URL, then --region [--private], then the config', () => {
+  it('Mezmo / LogDNA URL: --logdna-url, then FLOWLOG_LOGDNA_URL, then the config, else Mezmo; IBM Log Analysis hosts are refused (exit 3)', () => {
     const env = {FLOWLOG_LOGDNA_INGESTION_KEY: KEY}
     expect(resolveSinkSettings({sink: 'logdna', logdnaUrl: 'https://example.test/logs/ingest/'}, env, {}).url).to.equal('https://example.test')
     expect(resolveSinkSettings({sink: 'logdna', logdnaUrl: 'mezmo'}, env, {}).url).to.equal('https://logs.mezmo.com')
     expect(resolveSinkSettings({sink: 'logdna', region: 'eu-de'}, {...env, FLOWLOG_LOGDNA_URL: 'http://127.0.0.1:9'}, {}).url).to.equal('http://127.0.0.1:9')
-    expect(resolveSinkSettings({sink: 'logdna', region: 'eu-de'}, env, {}).url).to.equal('https://logs.eu-de.logging.cloud.ibm.com')
-    expect(resolveSinkSettings({sink: 'logdna', region: 'us-south', private: true}, env, {}).url).to.equal('https://logs.private.us-south.logging.cloud.ibm.com')
+    for (const flags of [{sink: 'logdna', region: 'eu-de'}, {sink: 'logdna', region: 'us-south', private: true}, {sink: 'logdna', logdnaUrl: 'https://logs.us-south.logging.cloud.ibm.com'}]) {
+      const e = fails(() => resolveSinkSettings(flags, env, {}))
+      expect(e).to.be.instanceOf(ConfigError)
+      expect((e as ConfigError).message).to.match(/retired in March 2025/)
+      expect((e as ConfigError).suggestions.join(' ')).to.contain('--sink cloud-logs').and.to.contain('--logdna-url mezmo')
+    }
+    expect(fails(() => resolveSinkSettings({sink: 'logdna'}, {...env, FLOWLOG_LOGDNA_URL: 'https://logs.private.eu-de.logging.cloud.ibm.com'}, {}))).to.be.instanceOf(ConfigError)
     expect(resolveSinkSettings({sink: 'logdna'}, env, {logdnaUrl: 'https://proxy.test/mezmo'}).url).to.equal('https://proxy.test/mezmo')
-    expect(resolveSinkSettings({sink: 'logdna'}, env, {region: 'jp-tok'}).url).to.equal('https://logs.jp-tok.logging.cloud.ibm.com')
-    expect(fails(() => resolveSinkSettings({sink: 'logdna'}, env, {}))).to.be.instanceOf(ConfigError)
+    expect(resolveSinkSettings({sink: 'logdna'}, env, {region: 'jp-tok'}).url).to.equal('https://logs.mezmo.com')
+    expect(resolveSinkSettings({sink: 'logdna'}, env, {}).url).to.equal('https://logs.mezmo.com')
     expect(fails(() => resolveSinkSettings({sink: 'logdna', region: 'mars-1'}, env, {}))).to.be.instanceOf(UsageError)
     expect(fails(() => resolveSinkSettings({sink: 'logdna', private: true}, env, {}))).to.be.instanceOf(UsageError)
     expect(fails(() => resolveSinkSettings({sink: 'logdna', logdnaUrl: 'ftp://x'}, env, {}))).to.be.instanceOf(UsageError)
@@ -34,24 +39,23 @@ describe('sinks: endpoints, credentials and the default sink', () => {
   })
 
   it('the ingestion key comes from the environment or the config file only, and is registered for redaction', () => {
-    const s = resolveSinkSettings({sink: 'logdna', region: 'us-south'}, {}, {logdnaIngestionKey: KEY})
+    const s = resolveSinkSettings({sink: 'logdna'}, {}, {logdnaIngestionKey: KEY})
     expect(s.kind === 'logdna' && s.ingestionKey).to.equal(KEY)
     expect(redact(`apikey=${KEY} and ${KEY}`)).not.to.contain(KEY)
-    const e = fails(() => resolveSinkSettings({sink: 'logdna', region: 'us-south'}, {}, {}))
+    const e = fails(() => resolveSinkSettings({sink: 'logdna', logdnaUrl: 'mezmo'}, {}, {}))
     expect(e).to.be.instanceOf(ConfigError)
     expect((e as ConfigError).suggestions.join(' ')).to.contain('FLOWLOG_LOGDNA_INGESTION_KEY')
     // A dry run may go without it.
-    expect(resolveSinkSettings({sink: 'logdna', region: 'us-south'}, {}, {}, {requireCredentials: false}).kind).to.equal('logdna')
+    expect(resolveSinkSettings({sink: 'logdna'}, {}, {}, {requireCredentials: false}).kind).to.equal('logdna')
   })
 
-  it('default sink: --sink, else config "sink", else logdna when an ingestion key is set, else a usage error naming both', () => {
+  it('default sink: --sink, else config "sink", else IBM Cloud Logs (even with a LogDNA ingestion key set)', () => {
     expect(resolveSinkKind('cloud-logs', {}, {sink: 'logdna'})).to.equal('cloud-logs')
+    expect(resolveSinkKind(undefined, {}, {sink: 'logdna'})).to.equal('logdna')
     expect(resolveSinkKind(undefined, {}, {sink: 'cloud-logs'})).to.equal('cloud-logs')
-    expect(resolveSinkKind(undefined, {FLOWLOG_LOGDNA_INGESTION_KEY: KEY}, {})).to.equal('logdna')
-    expect(resolveSinkKind(undefined, {}, {logdnaIngestionKey: KEY})).to.equal('logdna')
-    const e = fails(() => resolveSinkKind(undefined, {}, {sink: 'none'}))
-    expect(e).to.be.instanceOf(UsageError)
-    expect((e as UsageError).suggestions.join(' ')).to.match(/--sink logdna.*--sink cloud-logs/s)
+    expect(resolveSinkKind(undefined, {FLOWLOG_LOGDNA_INGESTION_KEY: KEY}, {})).to.equal('cloud-logs')
+    expect(resolveSinkKind(undefined, {}, {sink: 'none'})).to.equal('cloud-logs')
+    expect(fails(() => resolveSinkKind('loki', {}, {}))).to.be.instanceOf(UsageError)
   })
 
   it('Cloud Logs: URL from --cloud-logs-url, FLOWLOG_CLOUD_LOGS_URL or --cloud-logs-instance + --region; IAM from FLOWLOG_IAM_URL', () => {

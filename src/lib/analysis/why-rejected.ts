@@ -459,11 +459,14 @@ async function completeFinding(
   }
 }
 
-/** The command's one call: the configuration (loadVpcModel), the local index (read-only), the explanation. */
-export async function whyRejected(o: Omit<ExplainOptions, 'store' | 'model' | 'config'> & Omit<LoadModelOptions, 'home'> & {home: Home}): Promise<WhyRejectedResult> {
+/**
+ * The command's one call: the configuration (loadVpcModel), the local index (read-only), the explanation.
+ * `storeHome` reads the evidence from another index (why-rejected --remote: docs/sinks.md §8.3).
+ */
+export async function whyRejected(o: Omit<ExplainOptions, 'store' | 'model' | 'config'> & Omit<LoadModelOptions, 'home'> & {home: Home; storeHome?: Home}): Promise<WhyRejectedResult> {
   validate(o)
   const {model, source} = await loadVpcModel(o)
-  const store = await openStore(o.home, {readOnly: true})
+  const store = await openStore(o.storeHome ?? o.home, {readOnly: true})
   try {
     return await explainRejects({...o, store, model, config: source})
   } finally {

@@ -1,6 +1,6 @@
 import type {FlowlogConfig} from '../config/settings.js'
 import {AuthError, ConfigError, errorMessage, redact, registerSecret, RemoteError, UsageError} from '../errors.js'
-import {LOGDNA_REGIONS, isInsecureRemote} from './settings.js'
+import {isInsecureRemote, isRetiredLogAnalysisUrl, LOGDNA_REGIONS, retiredLogAnalysisError} from './settings.js'
 import {maskWebhookUrl} from './slack.js'
 
 /**
@@ -88,17 +88,16 @@ export interface ConfigApiSettings {
   serviceKey: string
 }
 
-/** flag > FLOWLOG_LOGDNA_API_URL > config logdnaApiUrl; service key from FLOWLOG_LOGDNA_SERVICE_KEY > config. */
+/**
+ * flag > FLOWLOG_LOGDNA_API_URL > config logdnaApiUrl > Mezmo's public API; an IBM Log Analysis host is refused (retired
+ * March 2025). Service key from FLOWLOG_LOGDNA_SERVICE_KEY > config.
+ */
 export function resolveConfigApi(options: {apiUrl?: string; env?: NodeJS.ProcessEnv; config?: FlowlogConfig}): ConfigApiSettings {
   const env = options.env ?? process.env
   const rawUrl = options.apiUrl ?? (env[API_URL_ENV] && env[API_URL_ENV]!.trim() !== '' ? env[API_URL_ENV] : undefined) ?? (options.config?.logdnaApiUrl as string | undefined)
-  if (!rawUrl) {
-    throw new ConfigError('no Log Analysis API URL', {
-      code: 'no_api_url',
-      suggestions: [`Pass --api-url (a URL, an IBM region such as us-south, or mezmo), or set ${API_URL_ENV}`],
-    })
-  }
-  const baseUrl = normaliseApiUrl(rawUrl, options.apiUrl ? '--api-url' : API_URL_ENV)
+  const source = rawUrl === undefined ? 'default (Mezmo)' : options.apiUrl ? '--api-url' : env[API_URL_ENV] ? API_URL_ENV : 'config logdnaApiUrl'
+  const baseUrl = rawUrl === undefined ? CONFIG_API_PRESETS.mezmo : normaliseApiUrl(rawUrl, options.apiUrl ? '--api-url' : API_URL_ENV)
+  if (isRetiredLogAnalysisUrl(baseUrl)) throw retiredLogAnalysisError(baseUrl, source)
   const fromEnv = env[SERVICE_KEY_ENV]
   const serviceKey = fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : (options.config?.logdnaServiceKey as string | undefined)
   if (!serviceKey) {

@@ -19,6 +19,30 @@ export const LOGDNA_PRESETS: Record<string, string> = {
 export const LOGDNA_INGEST_PATH = '/logs/ingest'
 export const CLOUD_LOGS_INGEST_PATH = '/logs/v1/singles'
 export const DEFAULT_IAM_URL = 'https://iam.cloud.ibm.com'
+/** Mezmo's public ingestion host: what `--sink logdna` uses with no URL (IBM Log Analysis is retired). */
+export const MEZMO_INGEST_URL = LOGDNA_PRESETS.mezmo
+
+/** IBM Log Analysis hosts (`logs.<region>.logging.cloud.ibm.com`, `api.…`): retired in March 2025 (docs/sinks.md §8.1). */
+export function isRetiredLogAnalysisUrl(url: string): boolean {
+  let host: string
+  try {
+    host = new URL(url).hostname.toLowerCase()
+  } catch {
+    return false
+  }
+  return host === 'logging.cloud.ibm.com' || host.endsWith('.logging.cloud.ibm.com')
+}
+
+/** A ConfigError (exit 3) for an IBM Log Analysis URL: the service is gone; say where to go instead. */
+export function retiredLogAnalysisError(url: string, source: string): ConfigError {
+  return new ConfigError(`IBM Log Analysis was retired in March 2025: ${url} (from ${source}) no longer accepts lines or API calls`, {
+    code: 'log_analysis_retired',
+    suggestions: [
+      'Send to IBM Cloud Logs instead: --sink cloud-logs (the default) with --cloud-logs-url or --cloud-logs-instance ID --region REGION',
+      'or, for Mezmo SaaS or a self-hosted LogDNA, --sink logdna --logdna-url mezmo (or the URL of your LogDNA)',
+    ],
+  })
+}
 
 export function logdnaRegionUrl(region: string, privateEndpoint = false): string {
   if (!(LOGDNA_REGIONS as readonly string[]).includes(region)) {
@@ -98,21 +122,17 @@ export type SinkSettings = LogdnaSettings | CloudLogsSettings
 
 const nonEmpty = (s: string | undefined): string | undefined => (s !== undefined && s.trim() !== '' ? s.trim() : undefined)
 
-/** The sink kind: --sink, else the config file's sink, else logdna when an ingestion key is set, else a usage error. */
-export function resolveSinkKind(flag: string | undefined, env: NodeJS.ProcessEnv, config: FlowlogConfig): SinkKind {
+/**
+ * The sink kind: --sink, else the config file's sink, else IBM Cloud Logs (the default: IBM Log Analysis was retired
+ * in March 2025; `--sink logdna` is for Mezmo SaaS and self-hosted LogDNA).
+ */
+export function resolveSinkKind(flag: string | undefined, _env: NodeJS.ProcessEnv, config: FlowlogConfig): SinkKind {
   if (flag !== undefined) {
     if (flag !== 'logdna' && flag !== 'cloud-logs') throw new UsageError(`--sink must be logdna or cloud-logs, not ${JSON.stringify(flag)}`)
     return flag
   }
   if (config.sink === 'logdna' || config.sink === 'cloud-logs') return config.sink
-  if (nonEmpty(env.FLOWLOG_LOGDNA_INGESTION_KEY) || nonEmpty(config.logdnaIngestionKey)) return 'logdna'
-  throw new UsageError('no sink chosen: pass --sink logdna or --sink cloud-logs', {
-    suggestions: [
-      '--sink logdna: Log Analysis / Mezmo; the ingestion key comes from FLOWLOG_LOGDNA_INGESTION_KEY or the config file (logdnaIngestionKey), the URL from --logdna-url, FLOWLOG_LOGDNA_URL or --region',
-      '--sink cloud-logs: IBM Cloud Logs; an IAM API key in IBMCLOUD_API_KEY and the ingress URL from --cloud-logs-url or FLOWLOG_CLOUD_LOGS_URL',
-      'or save a default with `flowlog setup` (config "sink")',
-    ],
-  })
+  return 'cloud-logs'
 }
 
 export function resolveSinkSettings(
@@ -142,18 +162,12 @@ export function resolveSinkSettings(
     } else if (nonEmpty(config.logdnaUrl)) {
       url = normaliseBaseUrl(config.logdnaUrl!, 'logdnaUrl in the config file', LOGDNA_INGEST_PATH, LOGDNA_PRESETS)
       urlSource = 'config logdnaUrl'
-    } else if (nonEmpty(config.region) && (LOGDNA_REGIONS as readonly string[]).includes(config.region!)) {
-      url = logdnaRegionUrl(config.region!)
-      urlSource = `config region ${config.region}`
     }
     if (!url) {
-      throw new ConfigError('no Log Analysis ingestion URL', {
-        suggestions: [
-          'Pass --logdna-url URL (the ingestion host without /logs/ingest), or --logdna-url mezmo',
-          'or set FLOWLOG_LOGDNA_URL, or pass --region REGION [--private] for an IBM endpoint',
-        ],
-      })
+      url = MEZMO_INGEST_URL
+      urlSource = 'default (Mezmo)'
     }
+    if (isRetiredLogAnalysisUrl(url)) throw retiredLogAnalysisError(url, urlSource)
     const auth = flags.auth ?? 'apikey'
     if (auth !== 'apikey' && auth !== 'basic') throw new UsageError(`--auth must be apikey or basic, not ${JSON.stringify(auth)}`)
     const ingestionKey = nonEmpty(env.FLOWLOG_LOGDNA_INGESTION_KEY) ?? nonEmpty(config.logdnaIngestionKey)

@@ -24,6 +24,7 @@ import {iamIdentityService} from './iam-identity.js'
 import {registryService} from './registry.js'
 import {iamPolicyService} from './iam-policy.js'
 import {cloudLogsService, logdnaService} from './ingest.js'
+import {withCloudLogsApi} from './cloud-logs-api.js'
 import {resourceControllerService, resourceManagerService} from './resource-controller.js'
 import {FakeCloudState, type FakeCloudOptions} from './state.js'
 
@@ -169,7 +170,7 @@ export async function startFakeCloud(options: FakeCloudOptions = {}): Promise<Fa
     cos: cosService(state),
     containerRegistry: registryService(state),
     logdna: logdnaService(state),
-    cloudLogs: cloudLogsService(state),
+    cloudLogs: withCloudLogsApi(cloudLogsService(state), state),
     control: controlService(state),
   }
   const servers: Server[] = []

@@ -45,7 +45,7 @@ describe('forward: a failed ledger write stops forward at once', function () {
     let caught: unknown
     try {
       await runForward(
-        {source: src, retryBaseMs: 1, retryCapMs: 2, batchLines: 20, concurrency: 1},
+        {source: src, sink: 'logdna', retryBaseMs: 1, retryCapMs: 2, batchLines: 20, concurrency: 1},
         {
           home: resolveHome({env: {FLOWLOG_HOME: join(tmp.dir, 'home')}}),
           config: {},

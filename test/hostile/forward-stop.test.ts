@@ -37,7 +37,7 @@ describe('stopping forward (real processes)', function () {
       writeObjects(src, objects)
       // Every request takes 400 ms: at the signal, several are in flight.
       fake = await startLogdna({ingestionKeys: [KEY], record: 'ids', fault: () => ({delayMs: 400})})
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'forward', '--source', src, '--batch-lines', '25', '--concurrency', '4'], {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'forward', '--sink', 'logdna', '--source', src, '--batch-lines', '25', '--concurrency', '4'], {
         cwd: ROOT,
         env: env(),
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -57,7 +57,7 @@ describe('stopping forward (real processes)', function () {
       // No request was cut off: every one that reached the server was answered and counted.
       expect(fake.requests.filter((r) => r.error !== undefined), JSON.stringify(fake.requests.slice(-3))).to.deep.equal([])
       fake.setFaults({})
-      const again = await runCli(['forward', '--source', src], {env: env()})
+      const again = await runCli(['forward', '--sink', 'logdna', '--source', src], {env: env()})
       expect(again.code, again.stderr).to.equal(0)
       const counts = fake.counts()
       expect([...counts.values()].filter((n) => n !== 1)).to.deep.equal([])

@@ -175,7 +175,7 @@ describe('investigation: CLI', function () {
 
     it('create: a syntax error exits 2 before any call; a CIDR clause is warned about; no service key exits 3', async () => {
       const before = api.requests.length
-      const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY}
+      const aenv = {...env, FLOWLOG_LOGDNA_SERVICE_KEY: SERVICE_KEY, FLOWLOG_SLACK_WEBHOOK: slackUrl}
       const bad = await runCli(['alert', 'create', '--sink', 'logdna', 'x', '--query', 'target_port:(22', '--api-url', api.url], {env: aenv})
       expect(bad.code).to.equal(2)
       expect(bad.stderr).to.match(/syntax error/)
@@ -184,7 +184,7 @@ describe('investigation: CLI', function () {
       expect(cidr.code, cidr.stderr).to.equal(0)
       expect(cidr.stderr).to.match(/CIDR clause.*matches nothing in Log Analysis/)
       expect(api.requests.length).to.equal(before)
-      const nokey = await runCli(['alert', 'create', '--sink', 'logdna', 'x', '--query', 'action:rejected', '--api-url', api.url], {env})
+      const nokey = await runCli(['alert', 'create', '--sink', 'logdna', 'x', '--query', 'action:rejected', '--api-url', api.url], {env: {...env, FLOWLOG_SLACK_WEBHOOK: slackUrl}})
       expect(nokey.code).to.equal(3)
       expect(nokey.stderr).to.contain('FLOWLOG_LOGDNA_SERVICE_KEY')
       const wrong = await runCli(['alert', 'list', '--sink', 'logdna', '--api-url', api.url], {env: {...env, FLOWLOG_LOGDNA_SERVICE_KEY: 'not-the-key-123456'}})

@@ -1,5 +1,5 @@
 /**
- * fast-check generators for the query tests: queries from the grammar (query-language.md §12) over small pools of
+ * fast-check generators for the query tests: queries from the grammar (docs/query-language.md §12) over small pools of
  * fields and values, so that matches happen, and flow-log objects whose rows draw from the same pools.
  */
 import fc from 'fast-check'

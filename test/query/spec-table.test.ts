@@ -1,7 +1,9 @@
 /**
- * query-language.md §16.2 (cases 1–57) and the CIDR cases C1–C13 on records A–D, through the JavaScript predicate and
+ * docs/query-language.md §16.2 (cases 1–57) and the CIDR cases C1–C13 on records A–D, through the JavaScript predicate and
  * through the store path (SQL on the regular rows A–C, the predicate on the irregular row D).
  */
+import {readFileSync} from 'node:fs'
+
 import {expect} from 'chai'
 
 import type {EnvelopeOptions} from '../../src/lib/records/envelope.js'
@@ -112,6 +114,24 @@ const CIDR_TABLE: [string, string, string][] = [
   ['C12', 'target_ip:"10.240.0.0/16"', 'TTFF'],
   ['C13', 'instance_crn:10.0.0.0/8', 'FFFF'],
 ]
+
+/** The rows of the table in docs/query-language.md §16.2, as [case, query, expected]. */
+function docTable(): [string, string, string][] {
+  const doc = readFileSync(new URL('../../docs/query-language.md', import.meta.url), 'utf8')
+  const section = doc.slice(doc.indexOf('### 16.2'), doc.indexOf('### 16.3'))
+  const rows: [string, string, string][] = []
+  for (const m of section.matchAll(/^\| (C?\d+[a-z]?) \| (`.*`|\(empty query\)) \| ([TF]) \| ([TF]) \| ([TF]) \| ([TF]) \|$/gm)) {
+    const query = m[2] === '(empty query)' ? '' : m[2].slice(1, -1).replaceAll('\\|', '|')
+    rows.push([m[1], query, m[3] + m[4] + m[5] + m[6]])
+  }
+  return rows
+}
+
+describe('query: docs/query-language.md §16.2 is the table the tests run', () => {
+  it('lists exactly the cases of TABLE and CIDR_TABLE, in order, with the same queries and results', () => {
+    expect(docTable()).to.deep.equal([...TABLE, ...CIDR_TABLE])
+  })
+})
 
 function expected(spec: string): Record<string, boolean> {
   return {A: spec[0] === 'T', B: spec[1] === 'T', C: spec[2] === 'T', D: spec[3] === 'T'}

@@ -97,7 +97,7 @@ describe('records/row: record_id (log-sinks.md §1.2)', () => {
   })
 })
 
-describe('records/envelope (log-sinks.md §1.2, query-language.md D17)', () => {
+describe('records/envelope (log-sinks.md §1.2, docs/query-language.md §11 D17)', () => {
   const key = ceEventKey()
 
   it('defaults: host flowlog, app vpc-flowlogs, level INFO, no tags, meta.record_id', () => {

@@ -33,7 +33,7 @@ export interface CompiledQuery {
   query: string
   spec: Pick<QuerySpec, 'where' | 'predicate'>
   warnings: string[]
-  /** The query has a CIDR clause: it matches nothing when sent to Log Analysis / Mezmo (query-language.md §13). */
+  /** The query has a CIDR clause: it matches nothing when sent to Log Analysis / Mezmo (docs/query-language.md §13). */
   hasCidr: boolean
 }
 

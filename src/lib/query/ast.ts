@@ -1,5 +1,5 @@
 /**
- * The one AST of the query language (query-language.md). Both back ends (predicate.ts, sql.ts) evaluate it; the
+ * The one AST of the query language (docs/query-language.md). Both back ends (predicate.ts, sql.ts) evaluate it; the
  * parser (parser.ts) is the only producer.
  *
  * Field groups are distributed at parse time: `f:(>=400 <500 -404)` becomes

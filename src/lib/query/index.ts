@@ -1,6 +1,6 @@
 /**
  * The query language of `flowlog search`, alerts and local replays: the Log Analysis / Mezmo search syntax with the
- * rules D1–D17 and the CIDR extension of /work/shared/spec/query-language.md.
+ * rules D1–D17 and the CIDR extension of docs/query-language.md (§11, §13).
  *
  *   const {ast, warnings} = parseQuery('target_ip:10.240.0.0/16 action:rejected -target_port:67')
  *   toPredicate(ast, envelope)(row, key, index)   // back end 1: JavaScript, over a flattened row

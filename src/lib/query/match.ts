@@ -1,7 +1,7 @@
 import type {CidrBlock, MatchOp} from './ast.js'
 
 /**
- * The matching functions of query-language.md §10 and the IPv4 helpers of §13, shared by the parser and both back
+ * The matching functions of docs/query-language.md §10 and the IPv4 helpers of §13, shared by the parser and both back
  * ends so that they cannot drift apart.
  */
 

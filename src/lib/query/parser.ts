@@ -3,7 +3,7 @@ import {QuerySyntaxError} from './errors.js'
 import {looksLikeCidr, parseCidr} from './match.js'
 
 /**
- * Lexer and parser of the query language (query-language.md §12, rules D1–D17). One pass over the characters with a
+ * Lexer and parser of the query language (docs/query-language.md §12, rules D1–D17). One pass over the characters with a
  * bounded look-ahead (a keyword is at most 3 characters), so the time is linear in the query length; nesting is
  * capped so that hostile input cannot exhaust the stack.
  */

@@ -5,7 +5,7 @@ import type {QueryNode, ValueTest} from './ast.js'
 import {type Needle, NUMERIC_RE, findIn, findInRaw, ipv4ToInt, makeNeedle, numericLiteral, textMatches} from './match.js'
 
 /**
- * Back end 1: the query as a JavaScript predicate over one record (query-language.md §9, §10). The AST is compiled
+ * Back end 1: the query as a JavaScript predicate over one record (docs/query-language.md §9, §10). The AST is compiled
  * once into closures; per record, the line, its lowered form and the meta JSON are computed only when a clause needs
  * them (a field clause never serialises the row; the record id is hashed only for terms that could occur in it).
  */

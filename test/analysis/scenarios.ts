@@ -1,5 +1,5 @@
 /**
- * VPC configurations for the why-rejected scenarios (why-rejected.md §9), built from the demo snapshot.
+ * VPC configurations for the why-rejected scenarios (docs/why-rejected.md §9), built from the demo snapshot.
  */
 import {demoVpcSnapshot, type VpcSnapshot} from '../../src/lib/demo/snapshot.js'
 import {DEMO_ACL, DEMO_INSTANCES, DEMO_SECURITY_GROUPS, DEMO_SUBNETS} from '../../src/lib/demo/scenario.js'

@@ -1,6 +1,6 @@
 /**
  * Flow-log objects for the COS tests and bench: generated ones (v1 keys with URL-encoded CRNs, gzip bodies,
- * §5 metadata) and the real samples from shared/samples (gzipped at test time).
+ * §5 metadata) and the real samples of test/fixtures/samples (gzipped at test time).
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'

@@ -1,4 +1,4 @@
-/** COS key layouts (flow-log-format.md §2): v1, v0, URL decoding, classification, building. */
+/** COS key layouts (docs/flow-log-format.md §2): v1, v0, URL decoding, classification, building. */
 import {expect} from 'chai'
 import fc from 'fast-check'
 

@@ -1,5 +1,5 @@
 /**
- * The object reader (flow-log-format.md §3, §4): every real sample, gzip sniffing, and a clear per-object error for
+ * The object reader (docs/flow-log-format.md §3, §4): every real sample, gzip sniffing, and a clear per-object error for
  * every kind of bad input.
  */
 import {expect} from 'chai'

@@ -1,4 +1,4 @@
-/** The flattened row, its line, record_id and the envelope (log-sinks.md §1). */
+/** The flattened row, its line, record_id and the envelope (docs/sinks.md §1). */
 import {expect} from 'chai'
 
 import {buildEnvelope, envelopeLevel} from '../../src/lib/records/envelope.js'
@@ -24,7 +24,7 @@ describe('records/row: the flattened row', () => {
     expect(row.key).to.equal('K')
   })
 
-  it('is exactly the log-sinks.md §1.1 example for record 1 of object-2records-empty-times', () => {
+  it('is exactly the flattened row of docs/sinks.md §1.1 for record 1 of object-2records-empty-times', () => {
     const o = readObject(sampleBytes(SAMPLE.twoRecords))
     const key = 'ibm_vpc_flowlogs_v1/account=713c783d9a507a53135fe6793c37cc74/…/00000000.gz'
     const expected =
@@ -76,7 +76,7 @@ describe('records/row: the flattened row', () => {
   })
 })
 
-describe('records/row: record_id (log-sinks.md §1.2)', () => {
+describe('records/row: record_id (docs/sinks.md §1.2)', () => {
   it('test vectors for the ce-data key', () => {
     const key = ceEventKey()
     expect(recordId(key, 0)).to.equal('5f0798c4533b8db1b7c4dd20a8c14de9')
@@ -97,7 +97,7 @@ describe('records/row: record_id (log-sinks.md §1.2)', () => {
   })
 })
 
-describe('records/envelope (log-sinks.md §1.2, docs/query-language.md §11 D17)', () => {
+describe('records/envelope (docs/sinks.md §1.2, docs/query-language.md §11 D17)', () => {
   const key = ceEventKey()
 
   it('defaults: host flowlog, app vpc-flowlogs, level INFO, no tags, meta.record_id', () => {

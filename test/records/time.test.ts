@@ -1,4 +1,4 @@
-/** Durations, timestamps, --since/--until and the hour-directory window test (flow-log-format.md §2.5, Q12). */
+/** Durations, timestamps, --since/--until and the hour-directory window test (docs/flow-log-format.md §2.5, Q12). */
 import {expect} from 'chai'
 
 import {UsageError} from '../../src/lib/errors.js'

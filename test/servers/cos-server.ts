@@ -1,6 +1,6 @@
 /**
  * A strict, in-memory IBM Cloud Object Storage (S3 API) test server on 127.0.0.1, path-style only
- * (ibm-cloud-apis.md §4, §11; flow-log-format.md §2.4, §3.1, §5).
+ * (docs/ibm-cloud-apis.md §4, §11; docs/flow-log-format.md §2.4, §3.1, §5).
  *
  * - ListObjectsV2 (prefix, delimiter, start-after, continuation-token, max-keys, encoding-type=url, fetch-owner) and
  *   ListObjects v1 (marker); CommonPrefixes folded at the delimiter and counted toward max-keys, like S3.

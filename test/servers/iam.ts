@@ -1,5 +1,5 @@
 /**
- * A tiny fake of the IAM token endpoint (ibm-cloud-apis.md §1), strict like the real one:
+ * A tiny fake of the IAM token endpoint (docs/ibm-cloud-apis.md §1), strict like the real one:
  *   POST /identity/token, application/x-www-form-urlencoded,
  *   grant_type=urn:ibm:params:oauth:grant-type:apikey&apikey=KEY   → 200 {access_token: <decodable JWT>, …}
  *   grant_type=refresh_token&refresh_token=TOKEN                   → 200 (a new token)

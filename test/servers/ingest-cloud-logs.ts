@@ -1,5 +1,5 @@
 /**
- * A strict fake of IBM Cloud Logs ingestion (log-sinks.md §3), on 127.0.0.1 port 0.
+ * A strict fake of IBM Cloud Logs ingestion (docs/sinks.md §3), on 127.0.0.1 port 0.
  *
  *   POST /logs/v1/singles
  *   Authorization: Bearer <a token the fake IAM issued and that has not expired>   (else 401)

@@ -1,5 +1,5 @@
 /**
- * A strict fake of the Log Analysis / Mezmo ingestion API (log-sinks.md §2), on 127.0.0.1 port 0.
+ * A strict fake of the Log Analysis / Mezmo ingestion API (docs/sinks.md §2), on 127.0.0.1 port 0.
  *
  *   POST /logs/ingest?hostname=<h>&now=<ms>[&tags=a,b][&mac=…][&ip=…]
  *   auth: exactly one of the `apikey` header, HTTP Basic (user = key, empty password) or ?apikey=

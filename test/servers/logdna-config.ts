@@ -1,5 +1,5 @@
 /**
- * A fake of the Log Analysis / Mezmo configuration API (log-sinks.md §4.5), strict like the real one:
+ * A fake of the Log Analysis / Mezmo configuration API (docs/sinks.md §4.5), strict like the real one:
  *   GET|POST /v1/config/categories/<views|boards|screens>
  *   POST /v1/config/view, GET /v1/config/view[/<id>], PUT|DELETE /v1/config/view/<id>
  * Auth: the `servicekey` header (or Basic with the key as user). Bodies must be JSON with Content-Type

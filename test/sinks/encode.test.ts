@@ -15,7 +15,7 @@ function logdna(options: Partial<ConstructorParameters<typeof LineEncoder>[0]> =
   return new LineEncoder({kind: 'logdna', now: () => FIXED_NOW, ...options})
 }
 
-describe('sinks: line shape (log-sinks.md §1)', () => {
+describe('sinks: line shape (docs/sinks.md §1)', () => {
   it('record_id follows the spec test vectors for the CE sample key', () => {
     const enc = logdna()
     const entries = enc.encodeObject(readObject(TWO_RECORDS), SAMPLE_KEY)

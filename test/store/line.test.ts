@@ -1,6 +1,6 @@
 /**
  * The index stores each record's line in three parts (src/lib/store/README.md): line = o.prefix || r.rec || o.suffix.
- * That line must be exactly JSON.stringify(flattenRow(header, record, key)) (log-sinks.md §1.1), the typed columns of
+ * That line must be exactly JSON.stringify(flattenRow(header, record, key)) (docs/sinks.md §1.1), the typed columns of
  * a regular row must say exactly what the row says, and `irregular` must be set exactly when the README says.
  */
 import {expect} from 'chai'
@@ -38,7 +38,7 @@ async function storedRows(homeDir: string): Promise<StoredRow[]> {
   })
 }
 
-/** The record time of a flattened row (log-sinks.md §1.2). */
+/** The record time of a flattened row (docs/sinks.md §1.2). */
 function expectedTs(row: JsonObject): number | null {
   return parseTimestamp(row.start_time) ?? parseTimestamp(row.connection_start_time) ?? parseTimestamp(row.capture_start_time) ?? null
 }

@@ -5,7 +5,7 @@ import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-/** The real sample objects (copied from the project's shared/samples, Apache-2.0; see the README there). */
+/** The real sample objects (test/fixtures/samples, Apache-2.0; see its README). */
 export const SAMPLES = join(ROOT, 'test', 'fixtures', 'samples')
 
 export interface CliResult {

@@ -1,5 +1,5 @@
 /**
- * Shared fixture builders: v1 keys, flow-log objects and records (flow-log-format.md §2–§3), gzip, bucket-like
+ * Shared fixture builders: v1 keys, flow-log objects and records (docs/flow-log-format.md §2–§3), gzip, bucket-like
  * folders in temp dirs, and the real samples. Values are realistic (the IBM blog's vsi1) unless overridden.
  */
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
@@ -23,7 +23,7 @@ export const COLLECTOR_CRN = crn('us-south', 'flow-log-collector', 'r006-7fdc00b
 export const VNIC_ID = '0717-83c09614-8ba2-4911-bada-66cb04f004f5'
 export const VSI_IP = '10.240.0.4'
 
-/** The sample files (flow-log-format.md, shared/samples/README.md). */
+/** The sample files (docs/flow-log-format.md, test/fixtures/samples/README.md). */
 export const SAMPLE = {
   twoRecords: join(SAMPLES, 'object-2records-empty-times.json'),
   emptyV0: join(SAMPLES, 'object-empty-with-v0-key.json'),
@@ -76,7 +76,7 @@ export function makeV1Key(parts: KeyParts = {}): string {
   })
 }
 
-/** One record with every documented field (flow-log-format.md §3.3); override or add any field. */
+/** One record with every documented field (docs/flow-log-format.md §3.3); override or add any field. */
 export function makeRecord(overrides: JsonObject = {}, start = Date.UTC(2026, 0, 15, 10, 1)): JsonObject {
   return {
     start_time: iso(start),

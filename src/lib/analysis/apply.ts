@@ -1,5 +1,5 @@
 /**
- * Applying a fix through the VPC API, with an undo entry in the home (why-rejected.md §5.3), and undoing it.
+ * Applying a fix through the VPC API, with an undo entry in the home (docs/why-rejected.md §5.3), and undoing it.
  */
 import {join} from 'node:path'
 

@@ -1,5 +1,5 @@
 /**
- * IBM VPC rule evaluation (why-rejected.md §1–§4): security groups (stateful, union of allow rules, per interface)
+ * IBM VPC rule evaluation (docs/why-rejected.md §1–§4): security groups (stateful, union of allow rules, per interface)
  * and network ACLs (stateless, ordered, first match wins, implicit deny, per subnet), for flows initiated inbound
  * (`R:c → P:t`) and outbound (`P:c → R:t`), forward and return paths, with near misses.
  */

@@ -1,5 +1,5 @@
 /**
- * Evidence from the local index (why-rejected.md §3.1): the records of one peer and port, normalised to "who is the
+ * Evidence from the local index (docs/why-rejected.md §3.1): the records of one peer and port, normalised to "who is the
  * interface, who is the peer, which port is the service", and grouped per interface, direction, protocol and port.
  */
 import type {TimeWindow} from '../records/time.js'

@@ -1,5 +1,5 @@
 /**
- * The minimal fix (why-rejected.md §5): one allow rule per blocking layer, narrowed to the observed address and the
+ * The minimal fix (docs/why-rejected.md §5): one allow rule per blocking layer, narrowed to the observed address and the
  * exact port, placed `before` the deciding ACL rule; shown as the REST body, the `ibmcloud is` command, Terraform
  * and a one-line diff.
  */

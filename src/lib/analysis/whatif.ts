@@ -1,5 +1,5 @@
 /**
- * What-if replay (why-rejected.md §6): replay the window's records of every interface the fix touches against the
+ * What-if replay (docs/why-rejected.md §6): replay the window's records of every interface the fix touches against the
  * configuration with and without the fix; count what it admits as intended, what else it admits, and regressions.
  */
 import type {TimeWindow} from '../records/time.js'

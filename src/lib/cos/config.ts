@@ -1,5 +1,5 @@
 /**
- * Where COS is and how to authenticate (ibm-cloud-apis.md §1.3, §4). Precedence everywhere: option (flag) >
+ * Where COS is and how to authenticate (docs/ibm-cloud-apis.md §1.3, §4). Precedence everywhere: option (flag) >
  * environment > config file. Secrets are registered for redaction and never appear in messages.
  */
 import type {FlowlogConfig} from '../config/settings.js'

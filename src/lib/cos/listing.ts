@@ -1,5 +1,5 @@
 /**
- * Time-pruned listing of flow-log keys in a bucket (flow-log-format.md §2.5):
+ * Time-pruned listing of flow-log keys in a bucket (docs/flow-log-format.md §2.5):
  *
  * 1. One delimiter listing at the source prefix: top-level folders (`ibm_vpc_flowlogs_v1/`, `ibm_vpc_flowlogs_v0/`,
  *    foreign folders) and loose objects (foreign ones counted and skipped).

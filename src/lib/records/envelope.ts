@@ -2,7 +2,7 @@ import type {JsonObject} from './object.js'
 import {recordId} from './row.js'
 
 /**
- * The envelope every record carries, locally and when forwarded (docs/query-language.md §11 D17, log-sinks.md §1.2).
+ * The envelope every record carries, locally and when forwarded (docs/query-language.md §11 D17, docs/sinks.md §1.2).
  * Local search and forward must build it the same way.
  */
 export interface EnvelopeOptions {

@@ -1,5 +1,5 @@
 /**
- * Flow-log COS keys (flow-log-format.md §2): the v1 layout with URL-encoded CRNs and hour directories, and the legacy
+ * Flow-log COS keys (docs/flow-log-format.md §2): the v1 layout with URL-encoded CRNs and hour directories, and the legacy
  * v0 layout with raw CRNs. The raw key is kept for API calls; decoded values are for display and derived fields.
  */
 export const FLOWLOG_KEY_PREFIX = 'ibm_vpc_flowlogs_'

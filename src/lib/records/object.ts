@@ -126,7 +126,7 @@ function isPlainObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** Parse an object's JSON text into header and records, tolerating what real objects do (flow-log-format.md §4). */
+/** Parse an object's JSON text into header and records, tolerating what real objects do (docs/flow-log-format.md §4). */
 export function parseObjectText(text: string): FlowLogObject {
   const doc = parseDocument(text)
   const flowLogs = doc.flow_logs as JsonValue[]

@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto'
 import type {FlowLogObject, JsonObject} from './object.js'
 
 /**
- * The flattened row (log-sinks.md §1.1): the header's fields without flow_logs and number_of_flow_logs, then the
+ * The flattened row (docs/sinks.md §1.1): the header's fields without flow_logs and number_of_flow_logs, then the
  * record's fields (a record field with a header field's name wins, in the header's position), then `key` (the raw COS
  * key, set last so it replaces any `key` in the object).
  */
@@ -31,7 +31,7 @@ export function rowLine(row: JsonObject): string {
   return JSON.stringify(row)
 }
 
-/** record_id = first 32 hex chars of SHA-256 over `key#index` (log-sinks.md §1.2). */
+/** record_id = first 32 hex chars of SHA-256 over `key#index` (docs/sinks.md §1.2). */
 export function recordId(key: string, index: number): string {
   return createHash('sha256').update(`${key}#${index}`, 'utf8').digest('hex').slice(0, 32)
 }

@@ -1,5 +1,5 @@
 /**
- * The typed columns of the local index: every documented header and record field (flow-log-format.md §3.2, §3.3).
+ * The typed columns of the local index: every documented header and record field (docs/flow-log-format.md §3.2, §3.3).
  * A row whose fields all have the expected JSON types (or are absent) and that has no other fields is "regular": its
  * typed columns say everything about it. Any other row is "irregular" and is evaluated from its stored line.
  */

@@ -88,7 +88,7 @@ export function floorHour(ms: number): number {
 /**
  * Whether an object whose key hour directory starts at `hourDir` can hold records inside the window.
  * An object lives under the hour its capture window starts in, and windows last at most ~5 minutes, so we keep the
- * hour before `since` too when since is within 5 minutes of the hour boundary (flow-log-format.md §2.5); records
+ * hour before `since` too when since is within 5 minutes of the hour boundary (docs/flow-log-format.md §2.5); records
  * themselves are filtered exactly by the store.
  */
 export function hourInWindow(hourDir: number, window: TimeWindow, slackMs = 5 * 60_000): boolean {

@@ -4,7 +4,7 @@ import {isInsecureRemote, isRetiredLogAnalysisUrl, LOGDNA_REGIONS, retiredLogAna
 import {maskWebhookUrl} from './slack.js'
 
 /**
- * The Log Analysis / Mezmo configuration API (log-sinks.md §4.5): categories, views and view-specific alerts.
+ * The Log Analysis / Mezmo configuration API (docs/sinks.md §4.5): categories, views and view-specific alerts.
  * Authenticated with a service key (`servicekey` header) from FLOWLOG_LOGDNA_SERVICE_KEY or the config file — never a
  * flag. `flowlog alert create` makes one view per alert in the `flowlog` category, with one presence channel: a
  * webhook pointed at a Slack Incoming Webhook (§4.6).
@@ -309,7 +309,7 @@ export interface AlertSpec {
 
 export const DEFAULT_ALERT_TEXT = '{{ matches }} flow(s) matched view {{ name }} (query: {{ query }}): {{ url }}'
 
-/** The POST /v1/config/view body for an alert (log-sinks.md §4.6). */
+/** The POST /v1/config/view body for an alert (docs/sinks.md §4.6). */
 export function alertView(spec: AlertSpec): ViewPrototype {
   if (spec.name.trim() === '') throw new UsageError('the alert name must not be empty')
   if (spec.query.trim() === '') throw new UsageError('--query must not be empty: an alert on every line is not useful')

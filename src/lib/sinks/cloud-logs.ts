@@ -4,7 +4,7 @@ import {CLOUD_LOGS_INGEST_PATH} from './settings.js'
 import {classifyResponse, describeBody, type SendOutcome, type Sink, type SinkLimits} from './sink.js'
 
 /**
- * IBM Cloud Logs ingestion (log-sinks.md §3): `POST {url}/logs/v1/singles` with a JSON array of entries and an IAM
+ * IBM Cloud Logs ingestion (docs/sinks.md §3): `POST {url}/logs/v1/singles` with a JSON array of entries and an IAM
  * bearer token. Tokens come from a TokenProvider (IamAuthenticator by default: cached, refreshed before `exp`).
  */
 export interface TokenProvider {

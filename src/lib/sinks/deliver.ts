@@ -4,7 +4,7 @@ import {Backoff, type BackoffOptions} from './retry.js'
 import type {Sink} from './sink.js'
 
 /**
- * Delivering one batch with the retry rules of log-sinks.md §2.5: 429/5xx/network errors are retried with
+ * Delivering one batch with the retry rules of docs/sinks.md §2.5: 429/5xx/network errors are retried with
  * decorrelated jitter (Retry-After honoured) up to maxAttempts; a "too large" answer splits the batch in half; a 207
  * resends only the lines marked 429/5xx; 401/403 stop everything (SinkAuthError); other client errors fail the batch.
  */

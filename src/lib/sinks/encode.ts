@@ -7,7 +7,7 @@ import {flattenRow} from '../records/row.js'
 import {parseTimestamp} from '../records/time.js'
 
 /**
- * Turning one flow-log object into the JSON text of ingestion entries (log-sinks.md §1): one entry per record.
+ * Turning one flow-log object into the JSON text of ingestion entries (docs/sinks.md §1): one entry per record.
  *
  * Log Analysis / Mezmo entry: `{"line":"<compact JSON of the flattened row>","timestamp":<ms>,"app":…,"level":…,
  * "meta":{"record_id":…}}` (hostname and tags travel as query parameters).
@@ -20,7 +20,7 @@ import {parseTimestamp} from '../records/time.js'
 export type SinkKind = 'logdna' | 'cloud-logs'
 
 export const DAY_MS = 86_400_000
-/** Log Analysis truncates longer lines (log-sinks.md §2.4). */
+/** Log Analysis truncates longer lines (docs/sinks.md §2.4). */
 export const MAX_LINE_BYTES = 16 * 1024
 
 export interface EncodedEntry {
@@ -51,7 +51,7 @@ export interface EncoderOptions extends EnvelopeOptions {
   now?: () => number
 }
 
-/** Cloud Logs severity for a Log Analysis level name (log-sinks.md §3). */
+/** Cloud Logs severity for a Log Analysis level name (docs/sinks.md §3). */
 export function severityOf(level: string): number {
   switch (level.toUpperCase()) {
     case 'DEBUG':
@@ -76,7 +76,7 @@ export function severityOf(level: string): number {
 }
 
 /**
- * record_id (log-sinks.md §1.2) with the one-shot hash when the runtime has it; equal to records/row.ts recordId,
+ * record_id (docs/sinks.md §1.2) with the one-shot hash when the runtime has it; equal to records/row.ts recordId,
  * which the tests check. The envelope is the one records/envelope.ts buildEnvelope builds (host, app, level, tags,
  * meta.record_id), computed here without an object per record.
  */

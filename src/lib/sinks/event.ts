@@ -1,7 +1,7 @@
 import {ExitCode, FlowlogError} from '../errors.js'
 
 /**
- * The Code Engine COS event (flow-log-format.md §6): `CE_DATA` holds the JSON of one write or delete event.
+ * The Code Engine COS event (docs/flow-log-format.md §6): `CE_DATA` holds the JSON of one write or delete event.
  * Rules (§6.3): invalid JSON → exit 1; key from `key` else `notification.object_name`; bucket from `bucket` else
  * `notification.bucket_name`; a delete (operation or CE_TYPE) is acknowledged and ignored.
  */
@@ -20,7 +20,7 @@ export class EventError extends FlowlogError {
   constructor(message: string) {
     super(message, ExitCode.internal, {
       code: 'ce_data',
-      suggestions: ['CE_DATA must hold the JSON of a Code Engine COS event (flow-log-format.md §6.2); unset it to list the bucket instead'],
+      suggestions: ['CE_DATA must hold the JSON of a Code Engine COS event (docs/flow-log-format.md §6.2); unset it to list the bucket instead'],
     })
   }
 }

@@ -8,7 +8,7 @@ import type {Source} from '../sources/types.js'
 import type {Ledger} from './ledger.js'
 
 /**
- * The forward ledger kept in the bucket (log-sinks.md §5, ibm-cloud-apis.md §7.7): a Code Engine job's FLOWLOG_HOME
+ * The forward ledger kept in the bucket (docs/sinks.md §5, docs/ibm-cloud-apis.md §7.7): a Code Engine job's FLOWLOG_HOME
  * is ephemeral, so the ledger file is also stored as one object under `flowlog/ledger/` (outside
  * `ibm_vpc_flowlogs_`, so listings never take it for a flow log and COS subscriptions filtered on that prefix never
  * fire on it). At start the object is merged into the local ledger; during the run the whole file is PUT again at

@@ -10,7 +10,7 @@ import {canonicalDestination} from './identity.js'
 import type {SourceObject} from '../sources/types.js'
 
 /**
- * The forward ledger (log-sinks.md §5): an append-only JSONL file per sink + destination (+ query) in the home's
+ * The forward ledger (docs/sinks.md §5): an append-only JSONL file per sink + destination (+ query) in the home's
  * checkpoints folder. An object is written as done only when every line of it was acknowledged, so a re-run never
  * re-sends it (same key and same ETag, or same size and mtime). Lines of an object acknowledged before a crash are
  * written as partial entries, so a re-run sends only what was not acknowledged; a torn last line (kill -9 during a

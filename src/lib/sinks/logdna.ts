@@ -4,7 +4,7 @@ import {LOGDNA_INGEST_PATH} from './settings.js'
 import {classifyResponse, parseMultiStatus, type SendOutcome, type Sink, type SinkLimits} from './sink.js'
 
 /**
- * Log Analysis / Mezmo ingestion (log-sinks.md §2): `POST {url}/logs/ingest?hostname=…&now=…[&tags=…]` with
+ * Log Analysis / Mezmo ingestion (docs/sinks.md §2): `POST {url}/logs/ingest?hostname=…&now=…[&tags=…]` with
  * `{"lines":[…]}`, the ingestion key in the `apikey` header (or HTTP Basic with `--auth basic`).
  */
 export interface LogdnaSinkOptions {

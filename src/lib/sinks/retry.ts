@@ -1,5 +1,5 @@
 /**
- * Retry rules shared by the sinks (log-sinks.md §2.5): decorrelated jitter, Retry-After, which failures are transient.
+ * Retry rules shared by the sinks (docs/sinks.md §2.5): decorrelated jitter, Retry-After, which failures are transient.
  */
 export interface BackoffOptions {
   /** First sleep and lower bound, ms (default 1000). */

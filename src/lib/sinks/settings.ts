@@ -3,7 +3,7 @@ import {ConfigError, registerSecret, UsageError} from '../errors.js'
 import type {SinkKind} from './encode.js'
 
 /**
- * Where forward sends lines and with which credentials (log-sinks.md §2.1, §2.2, §3).
+ * Where forward sends lines and with which credentials (docs/sinks.md §2.1, §2.2, §3).
  * Precedence: flag > environment > config file > default. Secrets come only from the environment or the config file.
  */
 

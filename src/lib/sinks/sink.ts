@@ -6,7 +6,7 @@ import type {SinkKind} from './encode.js'
 import type {HttpResponse} from './http.js'
 import {isRetryableStatus, parseRetryAfter} from './retry.js'
 
-/** What one request to an ingestion API came back with, classified by the retry rules (log-sinks.md §2.5). */
+/** What one request to an ingestion API came back with, classified by the retry rules (docs/sinks.md §2.5). */
 export type SendOutcome =
   | {type: 'ok'; status: number}
   /** 207: one status per line, in order. */

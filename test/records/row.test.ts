@@ -1,5 +1,6 @@
 /** The flattened row, its line, record_id and the envelope (docs/sinks.md §1). */
 import {expect} from 'chai'
+import {readFileSync} from 'node:fs'
 
 import {buildEnvelope, envelopeLevel} from '../../src/lib/records/envelope.js'
 import {type JsonObject, readObject} from '../../src/lib/records/object.js'
@@ -30,6 +31,8 @@ describe('records/row: the flattened row', () => {
     const expected =
       '{"version":"0.0.1","collector_crn":"crn:v1:bluemix:public:is:us-south:a/713c783d9a507a53135fe6793c37cc74::flow-log-collector:r006-7fdc00bc-e7ff-4de2-b040-da5b024f298c","attached_endpoint_type":"vnic","network_interface_id":"0717-83c09614-8ba2-4911-bada-66cb04f004f5","instance_crn":"crn:v1:bluemix:public:is:us-south-1:a/713c783d9a507a53135fe6793c37cc74::instance:0717_2c984e95-b391-4a09-8e92-80feada442a3","vpc_crn":"crn:v1:bluemix:public:is:us-south:a/713c783d9a507a53135fe6793c37cc74::vpc:r006-fc3e66f3-2a98-4bd2-800a-1b4a971f3b78","capture_start_time":"2020-06-04T13:42:39Z","capture_end_time":"2020-06-04T13:45:57Z","state":"ok","start_time":"","end_time":"","connection_start_time":"2020-06-04T13:43:10Z","direction":"O","action":"accepted","initiator_ip":"10.240.0.5","target_ip":"10.240.0.1","initiator_port":68,"target_port":67,"transport_protocol":17,"ether_type":"IPv4","was_initiated":true,"was_terminated":false,"bytes_from_initiator":1358,"packets_from_initiator":4,"bytes_from_target":1280,"packets_from_target":4,"cumulative_bytes_from_initiator":1358,"cumulative_packets_from_initiator":4,"cumulative_bytes_from_target":1280,"cumulative_packets_from_target":4,"key":"ibm_vpc_flowlogs_v1/account=713c783d9a507a53135fe6793c37cc74/…/00000000.gz"}'
     expect(rowLine(flattenRow(o.header, o.records[1], key))).to.equal(expected)
+    // The reference shows this very line.
+    expect(readFileSync(new URL('../../docs/sinks.md', import.meta.url), 'utf8')).to.include(expected)
   })
 
   it('a record field with a header field name: the record value wins, at the header position', () => {

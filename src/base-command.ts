@@ -7,6 +7,7 @@ import type {TimeWindow} from './lib/records/time.js'
 import {didYouMean} from './lib/suggest.js'
 import {pullFirst, type SourceFlagValues} from './lib/sources/from-flags.js'
 import type {Store} from './lib/store/store.js'
+import type {Line} from './lib/ui/lines.js'
 import {Terminal} from './lib/ui/terminal.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -104,6 +105,11 @@ export abstract class BaseCommand extends Command {
     this.term.warn('the index is empty')
     this.term.hint('  load data first: flowlog pull --source DIR|cos://BUCKET   (or try flowlog demo)')
     return true
+  }
+
+  /** Print what a src/lib/ui renderer returned, each line on its stream. */
+  protected emit(lines: Iterable<Line>): void {
+    for (const l of lines) this.term[l.to](l.text)
   }
 
   /** Mark the run as partially failed (exit 5) while still returning the result for --json. */

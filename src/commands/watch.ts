@@ -1,17 +1,11 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {compileQuery} from '../lib/analysis/aggregate.js'
-import {readConfig} from '../lib/config/settings.js'
-import {UsageError} from '../lib/errors.js'
-import {parseInterval} from '../lib/follow/follow.js'
-import {followLine} from '../lib/follow/search.js'
-import {openSourceFromFlags} from '../lib/sources/from-flags.js'
-import {watch, type WatchSummary} from '../lib/follow/watch.js'
-import {loadNames} from '../lib/names.js'
-import {maskWebhookUrl, postSlack, SLACK_WEBHOOK_ENV, validateWebhookUrl} from '../lib/sinks/slack.js'
+import type {WatchSummary} from '../lib/follow/watch.js'
+import {runWatch} from '../lib/follow/watch-run.js'
+import {SLACK_WEBHOOK_ENV} from '../lib/sinks/slack.js'
 import {sourceFlags} from '../lib/sources/flags.js'
-import {plural} from '../lib/ui/format.js'
+import {renderWatchMatches, renderWatchRound} from '../lib/ui/watch.js'
 
 export default class Watch extends BaseCommand {
   static summary = 'Alert locally: follow new flow logs and post matches to Slack'
@@ -42,52 +36,23 @@ To alert from Log Analysis / Mezmo instead (no machine of yours running), use fl
 
   async run(): Promise<WatchSummary> {
     const {flags} = await this.parse(Watch)
-    if (flags['slack-webhook'] !== undefined) {
-      throw new UsageError('--slack-webhook is not taken: a webhook URL is a secret, and a flag shows it in `ps` and the shell history', {
-        suggestions: [`Set ${SLACK_WEBHOOK_ENV}=https://hooks.slack.com/services/… in the environment`],
-      })
-    }
-    const rawUrl = process.env[SLACK_WEBHOOK_ENV]
-    if (!rawUrl) {
-      throw new UsageError('no Slack webhook', {suggestions: [`Set ${SLACK_WEBHOOK_ENV} to the Slack Incoming Webhook URL`]})
-    }
-    const webhook = validateWebhookUrl(rawUrl, SLACK_WEBHOOK_ENV)
-    const intervalMs = parseInterval(flags.interval)
-    const compiled = compileQuery(flags.query)
-    for (const w of compiled.warnings) this.term.warn(w)
-    const config = await readConfig(this.home)
-    const names = flags.names ? await loadNames(this.home, {config}) : undefined
-    for (const w of names?.warnings ?? []) this.term.warn(w)
-    const source = await openSourceFromFlags(this.home, flags)
-    this.term.startSpinner(`catching up with ${source.description}`)
+    const t = this.term
     try {
-      return await watch({
+      return await runWatch(flags, {
         home: this.home,
-        source,
-        compiled,
-        intervalMs,
-        threshold: flags.threshold,
-        names: names?.names,
-        post: (message) => postSlack(webhook, message),
-        onReady: () => {
-          this.term.stopSpinner()
-          this.term.info(`watching ${source.description} every ${flags.interval} for ${flags.query}; posting to ${maskWebhookUrl(webhook)} (Ctrl-C to stop)`)
+        env: process.env,
+        onWarning: (m) => t.warn(m),
+        onStart: (source) => t.startSpinner(`catching up with ${source}`),
+        onReady: (source, webhook) => {
+          t.stopSpinner()
+          t.info(`watching ${source} every ${flags.interval} for ${flags.query}; posting to ${webhook} (Ctrl-C to stop)`)
         },
-        onRound: (e) => {
-          if (e.matches === 0) return
-          if (e.error) this.term.warn(`${plural(e.matches, 'new match', 'new matches')}; posting to Slack failed: ${e.error}`)
-          else if (e.posted) this.term.info(`${plural(e.matches, 'new match', 'new matches')}; posted to Slack`)
-          else this.term.info(`${plural(e.matches, 'new match', 'new matches')} (below --threshold ${flags.threshold})`)
-          for (const f of e.info.failures) this.term.warn(`${f.key}: ${f.error}`)
-        },
-        onRoundError: (error) => this.term.warn(`this round failed: ${(error as Error).message ?? String(error)}; trying again next round`),
-        onMatches: this.jsonEnabled() ? undefined : (records) => {
-          for (const r of records) this.term.out(followLine(r.row, r.ts, this.term.c, names?.names))
-        },
+        onRound: (e) => this.emit(renderWatchRound(e, flags.threshold)),
+        onRoundError: (error) => t.warn(`this round failed: ${(error as Error).message ?? String(error)}; trying again next round`),
+        onMatches: this.jsonEnabled() ? undefined : (records, names) => this.emit(renderWatchMatches(records, t.c, names)),
       })
     } finally {
-      this.term.stopSpinner()
-      await source.close?.()
+      t.stopSpinner()
     }
   }
 }

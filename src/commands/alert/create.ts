@@ -1,37 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {type AlertReplay, compileQuery, replayPresenceAlert} from '../../lib/analysis/aggregate.js'
-import {readConfig} from '../../lib/config/settings.js'
-import {UsageError} from '../../lib/errors.js'
-import {
-  alertView,
-  API_URL_ENV,
-  DEFAULT_CATEGORY,
-  LogdnaConfigClient,
-  parseTriggerInterval,
-  resolveConfigApi,
-  SERVICE_KEY_ENV,
-  summariseView,
-  triggerIntervalMs,
-  type AlertSummary,
-} from '../../lib/sinks/alerts.js'
-import {maskWebhookUrl, SLACK_WEBHOOK_ENV, validateWebhookUrl} from '../../lib/sinks/slack.js'
-import {planCloudLogsAlert} from '../../lib/sinks/cloud-logs-alert.js'
-import {alertApiFlags, CloudLogsApiClient, type CloudLogsAlertBody, type CloudLogsAlertFlags, resolveAlertSink, resolveCloudLogsApi, summariseCloudLogsAlert} from '../../lib/sinks/cloud-logs-api.js'
+import {type AlertCreateResult, createAlert} from '../../lib/sinks/alert-ops.js'
+import {API_URL_ENV, DEFAULT_CATEGORY, SERVICE_KEY_ENV} from '../../lib/sinks/alerts.js'
 import {alertSinkFlags} from '../../lib/sinks/remote-flags.js'
-import {openStore} from '../../lib/store/store.js'
-import {plural} from '../../lib/ui/format.js'
+import {SLACK_WEBHOOK_ENV} from '../../lib/sinks/slack.js'
+import {renderAlertCreated} from '../../lib/ui/alerts.js'
 
-export interface AlertCreateResult extends AlertSummary {
-  category_created: boolean
-  replay: AlertReplay
-  warnings: string[]
-  dry_run: boolean
-  sink: 'cloud-logs' | 'logdna'
-  /** --sink cloud-logs: the POST /v1/alerts body (sent, or with --dry-run only shown). */
-  body?: CloudLogsAlertBody
-}
+export type {AlertCreateResult} from '../../lib/sinks/alert-ops.js'
 
 export default class AlertCreate extends BaseCommand {
   static summary = 'Create an IBM Cloud Logs alert (default) or a Mezmo / LogDNA alert that posts to Slack'
@@ -78,97 +54,14 @@ from ${SERVICE_KEY_ENV} only.`
 
   async run(): Promise<AlertCreateResult> {
     const {args, flags} = await this.parse(AlertCreate)
-    const compiled = compileQuery(flags.query)
-    const config = await readConfig(this.home)
-    if (resolveAlertSink(flags.sink, config) === 'cloud-logs') return this.createOnCloudLogs(args.name, flags, compiled, config)
-    const warnings = [...compiled.warnings]
-    if (compiled.hasCidr) {
-      warnings.push('the query has a CIDR clause (e.g. 10.240.0.0/16): it works locally but matches nothing in Log Analysis / Mezmo, so this alert would never fire there')
-    }
-    for (const w of warnings) this.term.warn(w)
-    if (flags['slack-webhook'] !== undefined) {
-      throw new UsageError('--slack-webhook is not taken: a webhook URL is a secret, and a flag shows it in `ps` and the shell history', {
-        suggestions: [`Set ${SLACK_WEBHOOK_ENV}=https://hooks.slack.com/services/… in the environment`],
-      })
-    }
-    const rawUrl = process.env[SLACK_WEBHOOK_ENV]
-    if (!rawUrl) throw new UsageError('no Slack webhook', {suggestions: [`Set ${SLACK_WEBHOOK_ENV} to the Slack Incoming Webhook URL`]})
-    const webhook = validateWebhookUrl(rawUrl, SLACK_WEBHOOK_ENV)
-    const interval = parseTriggerInterval(flags['trigger-interval'])
-    const view = alertView({
-      name: args.name,
-      query: flags.query,
-      webhookUrl: webhook,
-      triggerLimit: flags['trigger-limit'],
-      triggerInterval: interval,
-      category: flags.category,
-      app: flags.app,
+    const created = await createAlert({...flags, name: args.name}, {
+      home: this.home,
+      env: process.env,
+      userAgent: `flowlog/${this.config.version}`,
+      onWarning: (m) => this.term.warn(m),
+      onInfo: (m) => this.term.info(m),
     })
-    const api = flags['dry-run'] ? undefined : resolveConfigApi({apiUrl: flags['api-url'], config})
-
-    const replay = await this.replay(compiled, interval, flags['trigger-limit'])
-
-    const result: AlertCreateResult = {
-      ...summariseView({...view, viewid: '', channels: view.channels as unknown as Record<string, unknown>[]}),
-      category_created: false,
-      replay,
-      warnings,
-      dry_run: Boolean(flags['dry-run']),
-      sink: 'logdna',
-    }
-    if (!api) {
-      this.term.info(`dry run: would create view ${JSON.stringify(args.name)} in category ${flags.category}, posting to ${maskWebhookUrl(webhook)}`)
-      return result
-    }
-    const client = new LogdnaConfigClient({...api, userAgent: `flowlog/${this.config.version}`})
-    const {created} = await client.ensureCategory(flags.category)
-    if (created) this.term.info(`created view category ${flags.category}`)
-    const saved = await client.createView(view)
-    result.viewid = saved.viewid
-    result.category_created = created
-    if (!this.jsonEnabled()) this.term.out(`created alert ${JSON.stringify(args.name)}: viewid ${saved.viewid}`)
-    this.term.hint(`  it posts to ${maskWebhookUrl(webhook)} when ${result.trigger}; delete it with: flowlog alert delete ${saved.viewid}`)
-    return result
-  }
-
-  private async replay(compiled: ReturnType<typeof compileQuery>, interval: ReturnType<typeof parseTriggerInterval>, limit: number): Promise<AlertReplay> {
-    const store = await openStore(this.home, {readOnly: true})
-    const replay = await replayPresenceAlert(store, compiled.spec, {intervalMs: triggerIntervalMs(interval), limit}).finally(() => store.close())
-    const fired = `would have fired ${plural(replay.fires, 'time')} (${plural(replay.matches, 'matching record')})`
-    if (replay.basis === 'last-hour') this.term.info(`replayed on local records: ${fired} in the last hour`)
-    else if (replay.basis === 'latest-data') this.term.info(`no local records in the last hour; on the newest hour of local data (${replay.window_start} → ${replay.window_end}) it ${fired}`)
-    else this.term.info('no local records to replay the alert on (flowlog pull loads them)')
-    return replay
-  }
-
-  /** --sink cloud-logs: translate, build the body, replay locally, then create it (or print it with --dry-run). */
-  private async createOnCloudLogs(name: string, flags: Record<string, unknown>, compiled: ReturnType<typeof compileQuery>, config: Awaited<ReturnType<typeof readConfig>>): Promise<AlertCreateResult> {
-    const interval = parseTriggerInterval(flags['trigger-interval'] as string)
-    const plan = planCloudLogsAlert({
-      name,
-      query: flags.query as string,
-      app: flags.app as string,
-      triggerLimit: flags['trigger-limit'] as number,
-      triggerInterval: interval,
-      severity: flags.severity as string,
-      integrationId: flags['integration-id'] as number | undefined,
-      slackWebhook: flags['slack-webhook'] as string | undefined,
-    })
-    const warnings = [...compiled.warnings, ...plan.warnings]
-    for (const w of warnings) this.term.warn(w)
-    const dryRun = Boolean(flags['dry-run'])
-    const api = dryRun ? undefined : resolveCloudLogsApi(alertApiFlags(flags as CloudLogsAlertFlags), process.env, config)
-    const replay = await this.replay(compiled, interval, flags['trigger-limit'] as number)
-    const result: AlertCreateResult = {...summariseCloudLogsAlert(plan.body), category_created: false, replay, warnings, dry_run: dryRun, sink: 'cloud-logs', body: plan.body}
-    if (!api) {
-      this.term.info(`dry run: would create Cloud Logs alert ${JSON.stringify(name)} with the Lucene filter ${plan.lucene}`)
-      if (!this.jsonEnabled()) this.term.out(JSON.stringify(plan.body, null, 2))
-      return result
-    }
-    const saved = await CloudLogsApiClient.fromSettings(api, `flowlog/${this.config.version}`).createAlert(plan.body)
-    result.viewid = saved.id
-    if (!this.jsonEnabled()) this.term.out(`created Cloud Logs alert ${JSON.stringify(name)}: id ${saved.id}`)
-    this.term.hint(`  it fires when ${result.trigger}; delete it with: flowlog alert delete ${saved.id} --sink cloud-logs`)
-    return result
+    this.emit(renderAlertCreated(created, {json: this.jsonEnabled()}))
+    return created.result
   }
 }

@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {readConfig} from '../../lib/config/settings.js'
-import {API_URL_ENV, findView, LogdnaConfigClient, resolveConfigApi, SERVICE_KEY_ENV, summariseView, type AlertSummary} from '../../lib/sinks/alerts.js'
-import {alertApiFlags, CloudLogsApiClient, findCloudLogsAlert, resolveAlertSink, resolveCloudLogsApi, summariseCloudLogsAlert} from '../../lib/sinks/cloud-logs-api.js'
+import {deleteAlert} from '../../lib/sinks/alert-ops.js'
+import {API_URL_ENV, SERVICE_KEY_ENV, type AlertSummary} from '../../lib/sinks/alerts.js'
 import {alertSinkFlags} from '../../lib/sinks/remote-flags.js'
+import {renderAlertDeleted} from '../../lib/ui/alerts.js'
 
 export default class AlertDelete extends BaseCommand {
   static summary = 'Delete an alert from IBM Cloud Logs (default) or Mezmo / LogDNA (its view)'
@@ -27,19 +27,8 @@ give the viewid (flowlog alert list shows it).`
 
   async run(): Promise<{deleted: AlertSummary}> {
     const {args, flags} = await this.parse(AlertDelete)
-    const config = await readConfig(this.home)
-    if (resolveAlertSink(flags.sink, config) === 'cloud-logs') {
-      const client = CloudLogsApiClient.fromSettings(resolveCloudLogsApi(alertApiFlags(flags), process.env, config), `flowlog/${this.config.version}`)
-      const alert = findCloudLogsAlert(await client.listAlerts(), args.alert)
-      await client.deleteAlert(alert.id)
-      if (!this.jsonEnabled()) this.term.out(`deleted Cloud Logs alert ${JSON.stringify(alert.name)} (id ${alert.id})`)
-      return {deleted: summariseCloudLogsAlert(alert)}
-    }
-    const api = resolveConfigApi({apiUrl: flags['api-url'], config})
-    const client = new LogdnaConfigClient({...api, userAgent: `flowlog/${this.config.version}`})
-    const view = findView(await client.listViews(), args.alert)
-    await client.deleteView(view.viewid)
-    if (!this.jsonEnabled()) this.term.out(`deleted alert ${JSON.stringify(view.name)} (viewid ${view.viewid})`)
-    return {deleted: summariseView(view)}
+    const result = await deleteAlert({...flags, alert: args.alert}, {home: this.home, env: process.env, userAgent: `flowlog/${this.config.version}`})
+    if (!this.jsonEnabled()) this.emit(renderAlertDeleted(result))
+    return {deleted: result.deleted}
   }
 }

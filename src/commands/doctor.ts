@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {type DoctorResult, runDoctor} from '../lib/pipeline/doctor.js'
+import {renderDoctor} from '../lib/ui/pipeline.js'
 
 export default class Doctor extends BaseCommand {
   static summary = 'Check every hop of the flow-log pipeline and say how to fix what is broken'
@@ -37,12 +38,7 @@ Exit status 1 when a check fails.`
     } finally {
       t.stopSpinner()
     }
-    if (!this.jsonEnabled()) {
-      for (const c of result.checks) {
-        t.out(`${c.ok ? t.c.green('✓') : t.c.red('✗')} ${c.name.padEnd(14)} ${c.detail}`)
-        if (!c.ok && c.fix) t.out(`  ${' '.repeat(14)} ${t.c.yellow('fix:')} ${c.fix}`)
-      }
-    }
+    if (!this.jsonEnabled()) this.emit(renderDoctor(result, t))
     const failed = result.checks.filter((c) => !c.ok).length
     if (failed > 0) {
       t.error(`${failed} check(s) failed`)

@@ -1,12 +1,9 @@
 import {Flags} from '@oclif/core'
-import Table from 'cli-table3'
 
 import {BaseCommand} from '../base-command.js'
-import {readConfig} from '../lib/config/settings.js'
-import {UsageError} from '../lib/errors.js'
-import {answersFromFlags, DEFAULT_BASENAME, DEFAULT_RESOURCE_GROUP, INGESTION_KEY_ENV, type SetupAnswers, SINKS, type SinkKind, sourceRepoOf, TRIGGERS, type TriggerKind} from '../lib/pipeline/answers.js'
-import {planChanges, planOf, type PlanItem} from '../lib/pipeline/plan.js'
-import {runSetup, type SetupResult} from '../lib/pipeline/setup.js'
+import {DEFAULT_BASENAME, DEFAULT_RESOURCE_GROUP, INGESTION_KEY_ENV, SINKS, TRIGGERS} from '../lib/pipeline/answers.js'
+import {setupFlow, type SetupFlowResult} from '../lib/pipeline/setup-flow.js'
+import {renderSetup, renderSetupPlan} from '../lib/ui/pipeline.js'
 
 export default class Setup extends BaseCommand {
   static summary = 'Create the flow-log pipeline in IBM Cloud: COS bucket, authorization, collector, sink and forwarder'
@@ -50,65 +47,21 @@ ${INGESTION_KEY_ENV}. Endpoints can be overridden with FLOWLOG_*_URL variables (
     'save-api-key': Flags.boolean({description: 'also store IBMCLOUD_API_KEY in the config file (0600) for later commands'}),
   }
 
-  async run(): Promise<SetupResult & {plan?: PlanItem[]}> {
+  async run(): Promise<SetupFlowResult> {
     const {flags} = await this.parse(Setup)
-    const config = await readConfig(this.home)
-    const given: Partial<SetupAnswers> = {
-      region: flags.region, resourceGroup: flags['resource-group'], basename: flags.basename, vpc: flags.vpc, target: flags.target, bucket: flags.bucket,
-      sink: flags.sink as SinkKind | undefined, trigger: flags.trigger as TriggerKind | undefined, image: flags.image, sourceRepo: flags['source-repo'], registryNamespace: flags['registry-namespace'],
-    }
-    const defaults = {sourceRepo: sourceRepoOf(this.config.pjson.repository), logdnaIngestionKey: process.env[INGESTION_KEY_ENV] || (config.logdnaIngestionKey as string | undefined)}
-    const interactive = !flags['non-interactive'] && !this.jsonEnabled() && this.term.interactive
-    let answers: SetupAnswers
-    if (interactive) {
-      const [{runWizard}, {createInquirerPrompter}] = await Promise.all([import('../lib/pipeline/wizard.js'), import('../lib/pipeline/prompter.js')])
-      answers = await runWizard({prompter: createInquirerPrompter(), initial: {...given, sourceRepo: given.image ? undefined : (given.sourceRepo ?? defaults.sourceRepo), logdnaIngestionKey: defaults.logdnaIngestionKey}, env: process.env, config})
-    } else answers = answersFromFlags(given, defaults)
     const t = this.term
-    const run = async (dryRun: boolean) => {
-      t.startSpinner(dryRun ? 'planning' : 'setting up')
-      try {
-        return await runSetup({home: this.home, answers, dryRun, saveApiKey: flags['save-api-key'], version: this.config.version, onProgress: (e) => t.progress(e.message)})
-      } finally {
-        t.stopSpinner()
-      }
-    }
-    if (flags['dry-run'] || interactive) {
-      const planned = await run(true)
-      const plan = planOf(planned)
-      this.renderPlan(plan)
-      if (flags['dry-run']) return {...planned, plan}
-      const {createInquirerPrompter} = await import('../lib/pipeline/prompter.js')
-      if (planChanges(plan) > 0 && !(await createInquirerPrompter().confirm({message: `Create or update these ${planChanges(plan)} resource(s)?`, default: false}))) {
-        throw new UsageError('setup cancelled: nothing was changed')
-      }
-    }
-    const result = await run(false)
-    this.render(result)
+    const result = await setupFlow(flags, {
+      home: this.home,
+      env: process.env,
+      version: this.config.version,
+      repository: this.config.pjson.repository,
+      interactive: !flags['non-interactive'] && !this.jsonEnabled() && t.interactive,
+      onPhase: (dryRun) => t.startSpinner(dryRun ? 'planning' : 'setting up'),
+      onPhaseEnd: () => t.stopSpinner(),
+      onProgress: (m) => t.progress(m),
+      onPlan: (plan) => this.jsonEnabled() || this.emit(renderSetupPlan(plan, t)),
+    })
+    if (!result.plan && !this.jsonEnabled()) this.emit(renderSetup(result, t))
     return result
-  }
-
-  private renderPlan(plan: PlanItem[]): void {
-    if (this.jsonEnabled()) return
-    const t = this.term
-    const table = new Table({head: ['resource', 'id / name', 'plan', 'costs money'], style: {head: t.colour ? ['bold'] : [], border: t.colour ? ['grey'] : []}})
-    for (const p of plan) table.push([p.kind, p.resource, p.action === 'exists' ? 'exists (kept)' : p.action, p.cost])
-    t.out(table.toString())
-    t.info(`${planChanges(plan)} resource(s) to create or update; the others exist already or need nothing`)
-  }
-
-  private render(r: SetupResult): void {
-    if (this.jsonEnabled()) return
-    const t = this.term
-    const table = new Table({head: ['step', 'action', 'id', 'detail'], style: {head: t.colour ? ['bold'] : [], border: t.colour ? ['grey'] : []}})
-    for (const s of r.steps) table.push([s.name, s.action, s.id ?? '', s.detail ?? ''])
-    t.out(table.toString())
-    const changed = r.steps.filter((s) => s.action === 'created' || s.action === 'updated').length
-    t.info(changed === 0 ? 'everything was already in place: nothing changed' : `${changed} step(s) created or updated something`)
-    if (r.commands?.length) {
-      t.info('The COS subscription has no REST API. Run:')
-      for (const c of r.commands) t.out(`  ${c}`)
-    }
-    t.hint('next: flowlog doctor   (checks every hop; flowlog teardown removes it all)')
   }
 }

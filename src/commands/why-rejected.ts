@@ -1,21 +1,12 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {type ApplyResult, applyFix, type UndoResult, undoLast} from '../lib/analysis/apply.js'
-import {describeFixForUndo, planApply, type Protocol, whyRejected, type WhyRejectedResult} from '../lib/analysis/why-rejected.js'
-import {readConfig} from '../lib/config/settings.js'
-import {UsageError} from '../lib/errors.js'
-import {createVpcClient} from '../lib/ibmcloud/vpc.js'
-import {parseWindow} from '../lib/records/time.js'
+import {whyRejectedFlow, type WhyRejectedFlowResult} from '../lib/analysis/why-rejected-flow.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
-import {remoteEvidenceHome} from '../lib/sinks/remote.js'
-import {remoteFlags, remoteOptions} from '../lib/sinks/remote-flags.js'
-import {plural} from '../lib/ui/format.js'
+import {remoteFlags} from '../lib/sinks/remote-flags.js'
 import {renderApplied, renderApplyPlan, renderUndo, renderWhyRejected} from '../lib/ui/why-rejected.js'
 
-export type WhyRejectedOutput = WhyRejectedResult & {applied?: ApplyResult}
-type Config = Awaited<ReturnType<typeof readConfig>>
-const EXAMPLE = ['For example: flowlog why-rejected --ip 24.22.68.94 --port 22']
+export type {WhyRejectedOutput} from '../lib/analysis/why-rejected-flow.js'
 
 export default class WhyRejected extends BaseCommand {
   static summary = 'Explain why flows were rejected: the blocking layer and rule, the minimal fix, and what it would admit'
@@ -52,58 +43,28 @@ The VPC configuration comes from --vpc-config FILE (see \`flowlog vpc export\`),
     ...remoteFlags,
   }
 
-  async run(): Promise<WhyRejectedOutput | {undo: UndoResult}> {
+  async run(): Promise<WhyRejectedFlowResult> {
     const {flags} = await this.parse(WhyRejected)
-    const config = await readConfig(this.home)
-    if (flags.undo) {
-      const res = await undoLast(createVpcClient({config, region: flags.region}), this.home)
-      for (const l of renderUndo(res)) this.term.info(l)
-      return {undo: res}
-    }
-    if (!flags.ip) throw new UsageError('--ip is required', {suggestions: EXAMPLE})
-    if (flags.port === undefined && flags.protocol !== 'icmp') throw new UsageError('--port is required', {suggestions: EXAMPLE})
-    if (flags.apply && !flags.yes && !this.term.interactive) {
-      throw new UsageError('--apply asks for confirmation, and this is not an interactive terminal', {suggestions: ['Add --yes to apply without asking']})
-    }
-    const window = parseWindow(flags)
-    if (flags.source) await this.pullSourceFirst(flags, window, 'explaining with')
-    // --remote cloud-logs: the evidence is the window's records in Cloud Logs, in a throw-away index (docs/sinks.md §8.3).
-    const remote = flags.remote ? await remoteEvidenceHome({...remoteOptions(flags), window, env: process.env, config, userAgent: `flowlog/${this.config.version}`}) : undefined
-    if (remote?.capped) this.term.warn('Cloud Logs returned its maximum of results: narrow --since/--until for all the evidence')
-    this.term.startSpinner('reading the VPC configuration')
-    const result: WhyRejectedOutput = await whyRejected({
-      home: this.home, vpcConfig: flags['vpc-config'], env: process.env, config, region: flags.region,
-      ip: flags.ip, port: flags.port, protocol: flags.protocol as Protocol | undefined, targetIp: flags['target-ip'], window,
-      fix: {sg: flags.sg, remoteCidr: flags['remote-cidr']}, fixAnyway: flags['fix-anyway'], storeHome: remote?.home,
-    }).finally(() => {
-      this.term.stopSpinner()
-      remote?.cleanup()
-    })
-    if (!this.jsonEnabled()) this.term.out(renderWhyRejected(result, this.term.c, {applying: flags.apply}))
-    if (flags.apply) result.applied = await this.apply(result, flags.yes, config, flags.region)
-    return result
-  }
-
-  private async apply(result: WhyRejectedResult, yes: boolean, config: Config, region?: string): Promise<ApplyResult | undefined> {
     const t = this.term
-    const plan = planApply(result)
-    for (const l of renderApplyPlan(plan)) t.info(l)
-    if (plan.rules.length === 0) return void t.info('nothing to apply: no finding has a fix')
-    if (plan.regressions > 0) throw new UsageError(`refusing to apply: the fix would reject ${plan.regressions} records that are accepted today (an allow-only change never should; please report this)`)
-    if (plan.risky.length && !t.interactive) {
-      throw new UsageError('refusing to apply without an interactive confirmation: the fix would also admit other rejected traffic', {
-        suggestions: plan.risky.map((f) => `it would also admit ${f.what_if?.also_admits.records} records from ${f.what_if?.also_admits.sources} other sources; narrow it to the observed address (drop --remote-cidr)`),
-      })
+    const result = await whyRejectedFlow(flags, {
+      home: this.home,
+      env: process.env,
+      userAgent: `flowlog/${this.config.version}`,
+      interactive: t.interactive,
+      pullFirst: (window) => this.pullSourceFirst(flags, window, 'explaining with'),
+      onWarning: (m) => t.warn(m),
+      onInfo: (m) => t.info(m),
+      onEvaluating: () => t.startSpinner('reading the VPC configuration'),
+      onEvaluated: () => t.stopSpinner(),
+      onFindings: (r) => this.jsonEnabled() || t.out(renderWhyRejected(r, t.c, {applying: flags.apply})),
+      onApplyPlan: (plan) => renderApplyPlan(plan).forEach((l) => t.info(l)),
+      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}, {output: process.stderr}),
+    })
+    if ('undo' in result) renderUndo(result.undo).forEach((l) => t.info(l))
+    else if (result.applied) {
+      renderApplied(result.applied).forEach((l) => t.info(l))
+      t.hint('check again in 5-10 minutes: the next flow-log objects should show these flows as accepted')
     }
-    if (!yes || plan.risky.length) {
-      const others = plan.risky.reduce((s, f) => s + (f.what_if?.also_admits.sources ?? 0), 0)
-      const message = others ? `The fix also admits traffic from ${others} other sources. Create these ${plural(plan.rules.length, 'rule')} anyway?` : `Create these ${plural(plan.rules.length, 'rule')} through the VPC API?`
-      const {confirm} = await import('@inquirer/prompts')
-      if (!(await confirm({message, default: false}, {output: process.stderr}))) return void t.info('not applied')
-    }
-    const applied = await applyFix(createVpcClient({config, region}), this.home, plan.rules, plan.todo.map(describeFixForUndo).join(' | '))
-    for (const l of renderApplied(applied)) t.info(l)
-    t.hint('check again in 5-10 minutes: the next flow-log objects should show these flows as accepted')
-    return applied
+    return result
   }
 }

@@ -2,17 +2,11 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {type FlagShape, protectQueryWords} from '../query-argv.js'
-import {parseWindow} from '../lib/records/time.js'
+import type {ExportResult} from '../lib/export/index.js'
 import {windowFlags} from '../lib/sources/flags.js'
 import {formatBytes, formatCount} from '../lib/ui/format.js'
 
-export interface ExportResult {
-  files: number
-  rows: number
-  bytes: number
-  out: string
-  skippedIrregular: number
-}
+export type {ExportResult} from '../lib/export/index.js'
 
 export default class Export extends BaseCommand {
   static summary = 'Export the index as Parquet (Hive layout date=/hour=) for lakehouse engines, or print their CREATE TABLE'
@@ -44,17 +38,13 @@ flowlog search QUERY --sql presto|spark|duckdb prints the query's SQL) or with D
 
   async run(): Promise<ExportResult | {ddl: string}> {
     const {argv, flags} = await this.parse(Export, protectQueryWords(this.argv, Export.flags as Record<string, FlagShape>, 'flowlog export'))
-    const lib = await import('../lib/export/index.js')
-    if (!flags.out) this.error('--out is required', {exit: 2})
-    if (flags.ddl) {
-      const text = lib.ddl({dialect: flags.ddl as 'presto' | 'spark', location: flags.out, table: flags.table})
-      this.term.out(text.trimEnd())
-      return {ddl: text}
+    const {exportFromFlags} = await import('../lib/export/index.js')
+    const result = await exportFromFlags(this.home, {...flags, query: (argv as string[]).join(' ')}, (out) => this.term.progress(`exporting to ${out} …`))
+    if ('ddl' in result) this.term.out(result.ddl.trimEnd())
+    else {
+      this.term.info(`${formatCount(result.rows)} records in ${result.files} Parquet files (${formatBytes(result.bytes)}) under ${result.out}`)
+      if (result.skippedIrregular) this.term.warn(`${result.skippedIrregular} irregular rows (fields outside the typed columns) are not in a filtered export`)
     }
-    this.term.progress(`exporting to ${flags.out} …`)
-    const s = await lib.exportIndex(this.home, flags.out, {query: (argv as string[]).join(' '), window: parseWindow(flags)})
-    this.term.info(`${formatCount(s.rows)} records in ${s.files} Parquet files (${formatBytes(s.bytes)}) under ${s.out}`)
-    if (s.skippedIrregular) this.term.warn(`${s.skippedIrregular} irregular rows (fields outside the typed columns) are not in a filtered export`)
-    return {files: s.files, rows: s.rows, bytes: s.bytes, out: s.out, skippedIrregular: s.skippedIrregular}
+    return result
   }
 }

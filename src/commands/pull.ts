@@ -1,14 +1,11 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {PartialFailureError, UsageError} from '../lib/errors.js'
-import {parseSize} from '../lib/records/limits.js'
-import {parseWindow} from '../lib/records/time.js'
+import {PartialFailureError} from '../lib/errors.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
-import {openSourceFromFlags} from '../lib/sources/from-flags.js'
-import {type PullSummary, pullObjects} from '../lib/sources/pull.js'
-import {openStore} from '../lib/store/store.js'
-import {formatBytes, formatRate, plural} from '../lib/ui/format.js'
+import {pullFromFlags} from '../lib/sources/from-flags.js'
+import type {PullSummary} from '../lib/sources/pull.js'
+import {pullProgressText, renderPull} from '../lib/ui/pull.js'
 
 export default class Pull extends BaseCommand {
   static summary = 'Load flow-log objects into the local index (incremental)'
@@ -37,46 +34,24 @@ reason and the exit code is 5; every good object is still loaded.`
 
   async run(): Promise<PullSummary> {
     const {flags} = await this.parse(Pull)
-    const window = parseWindow(flags)
-    const maxObjectSize = parseSize(flags['max-object-size'])
-    if (maxObjectSize === undefined) throw new UsageError(`--max-object-size ${flags['max-object-size']}: not a size (say 512MB, 2GB or 100KB)`)
-    const source = await openSourceFromFlags(this.home, flags)
-    const store = await openStore(this.home, {onWait: () => this.term.info('waiting for another flowlog command to finish with the index…')})
-    this.term.startSpinner(`listing ${source.description}`)
+    const t = this.term
+    const render = (s: PullSummary) => {
+      t.stopSpinner()
+      this.emit(renderPull(s, t))
+    }
     let summary: PullSummary
     try {
-      summary = await pullObjects(source, store, {
-        window,
-        concurrency: flags.concurrency,
-        force: flags.force,
-        maxObjectSize,
+      summary = await pullFromFlags(this.home, flags, {
         signal: this.interrupted,
-        onProgress: (p) =>
-          this.term.progress(
-            `${p.listed} listed, ${p.downloaded} downloaded (${formatRate(p.downloaded, p.elapsedMs)} objects/s, ` +
-              `${formatBytes(p.bytes)}), ${p.loaded} loaded, ${p.records} records`,
-          ),
+        onWait: () => t.info('waiting for another flowlog command to finish with the index…'),
+        onListing: (source) => t.startSpinner(`listing ${source}`),
+        onProgress: (p) => t.progress(pullProgressText(p)),
       })
     } catch (error) {
-      if (error instanceof PartialFailureError) this.render(error.result as PullSummary)
+      if (error instanceof PartialFailureError) render(error.result as PullSummary)
       throw error
-    } finally {
-      await store.close()
-      await source.close?.()
     }
-    this.render(summary)
+    render(summary)
     return summary
-  }
-
-  private render(s: PullSummary): void {
-    const t = this.term
-    t.stopSpinner()
-    t.info(
-      `${plural(s.objects.listed, 'object')} listed, ${s.objects.downloaded} downloaded, ${s.objects.loaded} loaded, ` +
-        `${s.objects.skipped} already loaded, ${s.objects.failed} failed; ${plural(s.records, 'record')} loaded`,
-    )
-    if (s.unrecognisedKeys > 0) t.warn(`${plural(s.unrecognisedKeys, 'object')} under ibm_vpc_flowlogs_ with an unrecognised key layout (loaded from their headers)`)
-    if (s.skipData > 0) t.warn(`${plural(s.skipData, 'object')} say "skip data": the collector lost data there, counts are lower bounds`)
-    for (const f of s.failures) t.err(`  ${t.ce.red('✗')} ${f.key}: ${f.error}`)
   }
 }

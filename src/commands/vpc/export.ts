@@ -1,16 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {exportVpcSnapshot} from '../../lib/analysis/model.js'
-import {readConfig} from '../../lib/config/settings.js'
-import {writeJsonFile} from '../../lib/config/home.js'
-import {createVpcClient} from '../../lib/ibmcloud/vpc.js'
+import {exportVpc, type VpcExportResult} from '../../lib/analysis/vpc-export.js'
 
-export interface VpcExportResult {
-  path: string | null
-  region_url: string
-  counts: Record<string, number>
-}
+export type {VpcExportResult} from '../../lib/analysis/vpc-export.js'
 
 export default class VpcExport extends BaseCommand {
   static summary = 'Save the VPC configuration (instances, subnets, security groups, network ACLs) as a snapshot file'
@@ -31,19 +24,11 @@ export default class VpcExport extends BaseCommand {
 
   async run(): Promise<VpcExportResult> {
     const {flags} = await this.parse(VpcExport)
-    const config = await readConfig(this.home)
-    const client = createVpcClient({config, region: flags.region})
-    this.term.startSpinner(`reading the VPC configuration from ${client.serviceUrl}`)
-    const snapshot = await exportVpcSnapshot(client, {vpcId: flags.vpc})
+    const {result, snapshot} = await exportVpc(this.home, flags, (url) => this.term.startSpinner(`reading the VPC configuration from ${url}`))
     this.term.stopSpinner()
-    const counts: Record<string, number> = {}
-    for (const [k, v] of Object.entries(snapshot)) if (Array.isArray(v)) counts[k] = v.length
     if (flags.out === '-') {
       if (!this.jsonEnabled()) this.term.out(JSON.stringify(snapshot, null, 2))
-    } else {
-      await writeJsonFile(flags.out, snapshot)
-      this.term.info(`wrote ${flags.out}: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')}`)
-    }
-    return {path: flags.out === '-' ? null : flags.out, region_url: client.serviceUrl, counts}
+    } else this.term.info(`wrote ${flags.out}: ${Object.entries(result.counts).map(([k, n]) => `${n} ${k}`).join(', ')}`)
+    return result
   }
 }

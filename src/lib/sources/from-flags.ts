@@ -1,7 +1,8 @@
 import type {Home} from '../config/home.js'
 import {readConfig} from '../config/settings.js'
-import {PartialFailureError} from '../errors.js'
-import type {TimeWindow} from '../records/time.js'
+import {PartialFailureError, UsageError} from '../errors.js'
+import {parseSize} from '../records/limits.js'
+import {parseWindow, type TimeWindow} from '../records/time.js'
 import {openSource} from './index.js'
 import {type PullProgress, type PullSummary, pullObjects} from './pull.js'
 import type {Source} from './types.js'
@@ -62,6 +63,37 @@ export async function pullFirst(
     throw error
   } finally {
     await pool.close()
+    await store.close()
+    await source.close?.()
+  }
+}
+
+export interface PullFlagValues extends SourceFlagValues {
+  since?: string
+  until?: string
+  concurrency: number
+  force?: boolean
+  'max-object-size': string
+}
+
+/**
+ * `flowlog pull` from its flags: check the window and the size limit, open the source and the index, load what is
+ * new. A PartialFailureError (some objects failed, the rest loaded) carries the summary.
+ */
+export async function pullFromFlags(
+  home: Home,
+  flags: PullFlagValues,
+  callbacks: {onListing?: (description: string) => void; onProgress?: (p: PullProgress) => void; onWait?: (pid: number) => void; signal?: AbortSignal} = {},
+): Promise<PullSummary> {
+  const window = parseWindow(flags)
+  const maxObjectSize = parseSize(flags['max-object-size'])
+  if (maxObjectSize === undefined) throw new UsageError(`--max-object-size ${flags['max-object-size']}: not a size (say 512MB, 2GB or 100KB)`)
+  const source = await openSourceFromFlags(home, flags)
+  const store = await openStore(home, {onWait: callbacks.onWait})
+  callbacks.onListing?.(source.description)
+  try {
+    return await pullObjects(source, store, {window, concurrency: flags.concurrency, force: flags.force, maxObjectSize, signal: callbacks.signal, onProgress: callbacks.onProgress})
+  } finally {
     await store.close()
     await source.close?.()
   }

@@ -15,8 +15,8 @@ rejected. The objects are laid out like the COS bucket, loaded into the local in
 is printed as next steps.`
 
   static examples = [
-    '<%= config.bin %> demo',
-    {description: 'Six hours of traffic into a folder of your choice', command: '<%= config.bin %> demo --dir ./demo-flowlogs --hours 6'},
+    {description: 'Write two hours of the scenario into the flowlog home and load them', command: '<%= config.bin %> demo'},
+    {description: 'Six hours into ./flowlogs, the folder the pull and forward examples read', command: '<%= config.bin %> demo --dir ./flowlogs --hours 6'},
   ]
 
   static flags = {

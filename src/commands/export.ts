@@ -17,9 +17,9 @@ OUT/date=YYYY-MM-DD/hour=HH/part-N.parquet: one typed column per header and reco
 flowlog search QUERY --sql presto|spark|duckdb prints the query's SQL) or with DuckDB. See docs/lakehouse.md.`
 
   static examples = [
-    {description: 'Everything, as Parquet', command: `<%= config.bin %> export --out ./flow-parquet`},
+    {description: 'Everything, as Parquet', command: '<%= config.bin %> export --out ./flow-parquet'},
     {description: "Last week's rejected flows", command: `<%= config.bin %> export 'action:rejected' --since 7d --out ./rejected`},
-    {description: 'The Presto table over the uploaded prefix', command: `<%= config.bin %> export --ddl presto --out cos://my-lake/flow-logs`},
+    {description: 'The Presto table over the uploaded prefix', command: '<%= config.bin %> export --ddl presto --out cos://my-lake/flow-logs'},
   ]
 
   static strict = false

@@ -22,25 +22,12 @@ export default class Forward extends BaseCommand {
   ].join('\n\n')
 
   static examples = [
-    {
-      description: 'Forward the last hour from the configured bucket to IBM Cloud Logs in us-south',
-      command: 'IBMCLOUD_API_KEY=… <%= config.bin %> forward --cloud-logs-instance <INSTANCE_ID> --region us-south --since 1h',
-    },
-    {
-      description: 'Forward a folder to Mezmo, rejected flows as WARN',
-      command: 'FLOWLOG_LOGDNA_INGESTION_KEY=… <%= config.bin %> forward --source ./flowlogs --sink logdna --logdna-url mezmo --level-by-action',
-    },
-    {
-      description: 'Only rejected inbound traffic, to IBM Cloud Logs',
-      command:
-        'IBMCLOUD_API_KEY=… <%= config.bin %> forward --sink cloud-logs --cloud-logs-url https://<INSTANCE_ID>.ingress.us-south.logs.cloud.ibm.com --query "action:rejected direction:I"',
-    },
-    {description: 'See what would be sent, send nothing', command: '<%= config.bin %> forward --source ./flowlogs --dry-run'},
-    {description: 'A Code Engine daemon job: poll the bucket every minute', command: '<%= config.bin %> forward --follow --interval 60s'},
-    {
-      description: 'Keep the ledger in the bucket too (a job whose home is ephemeral): a restarted job sends nothing twice',
-      command: '<%= config.bin %> forward --source cos://my-flowlogs --ledger remote',
-    },
+    {description: 'See what would be sent (counts and a sample line), send nothing', command: '<%= config.bin %> forward --source ./flowlogs --dry-run'},
+    {description: 'Forward the last hour of a folder to IBM Cloud Logs: the instance setup created or FLOWLOG_CLOUD_LOGS_URL (or --cloud-logs-instance ID --region REGION), IBMCLOUD_API_KEY in the environment', command: '<%= config.bin %> forward --source ./flowlogs --since 1h'},
+    {description: 'Only rejected inbound traffic', command: `<%= config.bin %> forward --source ./flowlogs --query 'action:rejected direction:I'`},
+    {description: 'To Mezmo / LogDNA (the ingestion key in FLOWLOG_LOGDNA_INGESTION_KEY), rejected flows as WARN', command: '<%= config.bin %> forward --source ./flowlogs --sink logdna --level-by-action'},
+    {description: 'A Code Engine daemon job: poll the configured bucket every minute until stopped', command: '<%= config.bin %> forward --follow --interval 60s'},
+    {description: 'Keep the ledger in the bucket too (a job whose home is ephemeral): a restarted job sends nothing twice', command: '<%= config.bin %> forward --ledger remote'},
   ]
 
   static flags = forwardFlags

@@ -16,9 +16,9 @@ Objects outside --since/--until (by the hour in their key) are not downloaded. A
 reason and the exit code is 5; every good object is still loaded.`
 
   static examples = [
-    {description: 'Load a folder laid out like the bucket', command: '<%= config.bin %> pull --source ./flowlogs'},
-    {description: 'Load the last hour from COS', command: '<%= config.bin %> pull --source cos://my-flowlogs-bucket --since 1h'},
+    {description: 'Load a folder laid out like the bucket (flowlog demo --dir ./flowlogs writes one)', command: '<%= config.bin %> pull --source ./flowlogs'},
     {description: 'Machine-readable summary', command: '<%= config.bin %> pull --source ./flowlogs --json'},
+    {description: 'The last hour from the bucket setup created (or --source cos://BUCKET)', command: '<%= config.bin %> pull --since 1h'},
   ]
 
   // Ctrl-C / SIGTERM: the objects in progress are finished or dropped, every whole object loaded is kept (exit 130).

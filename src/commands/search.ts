@@ -50,7 +50,7 @@ an exact match.`
     {description: "The blog's query: rejected flows to vsi1, DHCP left out", command: `<%= config.bin %> search 'target_ip:10.240.0.4 action:rejected -target_port:67'`},
     {description: 'What vsi2 talks to, infrastructure noise removed', command: `<%= config.bin %> search 'initiator_ip:10.240.64.4 -target_port:67 -target_port:123 -target_port:53'`},
     {description: 'Rejected SSH or RDP in the last hour, as NDJSON', command: `<%= config.bin %> search 'target_port:(22 OR 3389) action:rejected' --since 1h --output ndjson --limit 0`},
-    {description: 'Pull from the bucket first, then search', command: `<%= config.bin %> search 'initiator_ip:92.63.0.0/16' --source cos://my-flowlogs --since 2h`},
+    {description: 'Pull new objects from a folder (or cos://BUCKET) first, then search', command: `<%= config.bin %> search 'initiator_ip:92.63.0.0/16' --source ./flowlogs --since 2h`},
     {description: 'Search what forward sent to IBM Cloud Logs (the query is translated to Lucene)', command: `<%= config.bin %> search 'action:rejected target_port:22' --remote cloud-logs --since 24h`},
   ]
 

@@ -23,11 +23,11 @@ The API key comes from IBMCLOUD_API_KEY (or the config file), never a flag; the 
 ${INGESTION_KEY_ENV}. Endpoints can be overridden with FLOWLOG_*_URL variables (docs/setup.md §6).`
 
   static examples = [
-    {description: 'Answer the questions, see the plan, confirm once', command: '<%= config.bin %> setup'},
-    {description: 'Everything from flags, IBM Cloud Logs as the sink', command: '<%= config.bin %> setup --non-interactive --region us-south --resource-group default --basename flowlog'},
+    {description: 'Answer the questions on a terminal, see the plan, confirm once', command: '<%= config.bin %> setup'},
     {description: 'Print the plan, change nothing', command: '<%= config.bin %> setup --non-interactive --region us-south --dry-run'},
-    {description: 'Run an image you already pushed (no build)', command: '<%= config.bin %> setup --non-interactive --region eu-de --image de.icr.io/myns/flowlog@sha256:…'},
-    {description: 'COS event subscription instead of polling (prints the ibmcloud commands)', command: '<%= config.bin %> setup --region eu-de --trigger cos-subscription'},
+    {description: 'Everything from flags, IBM Cloud Logs as the sink', command: '<%= config.bin %> setup --non-interactive --region us-south --resource-group default --basename flowlog'},
+    {description: 'The plan with an image you already pushed (no build)', command: '<%= config.bin %> setup --non-interactive --region us-south --image us.icr.io/myns/flowlog:0.1.0 --dry-run'},
+    {description: 'COS event subscription instead of polling (the run prints the ibmcloud commands)', command: '<%= config.bin %> setup --non-interactive --region us-south --trigger cos-subscription --dry-run'},
   ]
 
   static flags = {

@@ -21,9 +21,9 @@ It lists what it deletes, one resource per line with its kind, and asks for conf
 without a terminal --yes is required.`
 
   static examples = [
-    {description: 'Ask, then remove everything', command: '<%= config.bin %> teardown'},
+    {description: 'Ask, then remove everything (without a terminal it refuses: pass --yes)', command: '<%= config.bin %> teardown'},
+    {description: 'One of several deployments', command: '<%= config.bin %> teardown --region us-south --basename flowlog --yes'},
     {description: 'In a script', command: '<%= config.bin %> teardown --yes --json'},
-    {description: 'One of several deployments', command: '<%= config.bin %> teardown --region eu-de --basename flowlog --yes'},
   ]
 
   static flags = {

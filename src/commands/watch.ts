@@ -17,11 +17,8 @@ The webhook URL is a credential: it can come from ${SLACK_WEBHOOK_ENV} instead o
 To alert from Log Analysis / Mezmo instead (no machine of yours running), use flowlog alert create.`
 
   static examples = [
-    {
-      description: 'Tell Slack when SSH to vsi1 is rejected',
-      command: `<%= config.bin %> watch --query 'target_ip:==10.240.0.4 target_port:22 action:rejected' --source cos://my-flowlogs`,
-    },
-    {description: 'Check every minute, alert from 5 matches per round', command: `<%= config.bin %> watch -q 'action:rejected' --interval 1m --threshold 5 --source ./flowlogs`},
+    {description: 'Tell Slack (the webhook in FLOWLOG_SLACK_WEBHOOK) when SSH to vsi1 is rejected in the configured bucket', command: `<%= config.bin %> watch --query 'target_ip:==10.240.0.4 target_port:22 action:rejected'`},
+    {description: 'Check a folder every minute, alert from 5 matches per round', command: `<%= config.bin %> watch -q 'action:rejected' --interval 1m --threshold 5 --source ./flowlogs`},
   ]
 
   static flags = {

@@ -19,10 +19,11 @@ The VPC configuration comes from --vpc-config FILE (see \`flowlog vpc export\`),
 
   static examples = [
     {description: "The blog's case: why is SSH from my laptop rejected?", command: '<%= config.bin %> why-rejected --ip 24.22.68.94 --port 22'},
-    {description: 'A scanner: no fix proposed, the evidence shown', command: '<%= config.bin %> why-rejected --ip 92.63.197.61 --port 443'},
-    {description: 'Only the last hour, pulling new objects first', command: '<%= config.bin %> why-rejected --ip 24.22.68.94 --port 22 --since 1h --source cos://my-flowlogs'},
-    {description: 'Against a saved configuration', command: '<%= config.bin %> why-rejected --ip 24.22.68.94 --port 22 --vpc-config vpc.json'},
-    {description: 'Apply the fix (asks first), then undo it', command: '<%= config.bin %> why-rejected --ip 24.22.68.94 --port 22 --apply\n<%= config.bin %> why-rejected --undo'},
+    {description: 'A scanner: no fix proposed, the evidence shown', command: '<%= config.bin %> why-rejected --ip 193.163.125.174 --port 1433'},
+    {description: 'Only the last hour, pulling new objects first', command: '<%= config.bin %> why-rejected --ip 24.22.68.94 --port 22 --since 1h --source ./flowlogs'},
+    {description: 'Against a saved configuration (flowlog vpc export --out vpc.json)', command: '<%= config.bin %> why-rejected --ip 24.22.68.94 --port 22 --vpc-config vpc.json'},
+    {description: 'Apply the fix through the VPC API without asking (without --yes it lists the rules and asks)', command: '<%= config.bin %> why-rejected --ip 24.22.68.94 --port 22 --apply --yes'},
+    {description: 'Remove the rules the last --apply created', command: '<%= config.bin %> why-rejected --undo'},
     {description: 'Machine-readable findings', command: '<%= config.bin %> why-rejected --ip 24.22.68.94 --port 22 --json'},
   ]
 

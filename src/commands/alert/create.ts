@@ -25,12 +25,9 @@ The API is --api-url or ${API_URL_ENV} (a URL, an IBM region such as us-south, o
 from ${SERVICE_KEY_ENV} only.`
 
   static examples = [
-    {
-      description: 'Slack when inbound SSH is accepted',
-      command: `<%= config.bin %> alert create ssh-accepted --query 'action:==accepted direction:==I target_port:22' --api-url us-south`,
-    },
     {description: 'Check the query and the replay without creating anything', command: `<%= config.bin %> alert create scans --query 'action:rejected' --trigger-limit 50 --trigger-interval 5m --dry-run`},
-    {description: 'A Cloud Logs alert notifying an Event Notifications integration (its Slack destination)', command: `<%= config.bin %> alert create ssh-accepted -q 'action:==accepted target_port:22' --cloud-logs-instance <ID> --region us-south --integration-id 42`},
+    {description: 'A Cloud Logs alert notifying an Event Notifications integration (its Slack destination); the instance from setup, FLOWLOG_CLOUD_LOGS_URL or --cloud-logs-instance ID --region REGION', command: `<%= config.bin %> alert create ssh-accepted -q 'action:==accepted target_port:22' --integration-id 42`},
+    {description: 'Mezmo / LogDNA: Slack (FLOWLOG_SLACK_WEBHOOK) when inbound SSH is accepted; the service key in FLOWLOG_LOGDNA_SERVICE_KEY', command: `<%= config.bin %> alert create ssh-accepted --sink logdna --query 'action:==accepted direction:==I target_port:22'`},
   ]
 
   static args = {

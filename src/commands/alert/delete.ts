@@ -14,7 +14,10 @@ export default class AlertDelete extends BaseCommand {
 (--api-url or ${API_URL_ENV}; service key from ${SERVICE_KEY_ENV}). A name shared by several views is refused:
 give the viewid (flowlog alert list shows it).`
 
-  static examples = ['<%= config.bin %> alert delete ssh-accepted --cloud-logs-instance <ID> --region us-south', '<%= config.bin %> alert delete 3f2a9c1e7b --sink logdna --api-url mezmo']
+  static examples = [
+    {description: 'Delete a Cloud Logs alert by name or id', command: '<%= config.bin %> alert delete ssh-accepted'},
+    {description: 'Delete a Mezmo / LogDNA alert (its view) by name or viewid (flowlog alert list shows it)', command: '<%= config.bin %> alert delete ssh-accepted --sink logdna'},
+  ]
 
   static args = {
     alert: Args.string({description: 'the viewid or the name of the alert', required: true}),

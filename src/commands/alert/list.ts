@@ -13,7 +13,10 @@ export default class AlertList extends BaseCommand {
 integrations. --sink logdna: lists views that carry alerts, with their query, trigger and channels, through the configuration API
 (--api-url or ${API_URL_ENV}; service key from ${SERVICE_KEY_ENV}). Webhook URLs are masked: they are credentials.`
 
-  static examples = ['<%= config.bin %> alert list --cloud-logs-instance <ID> --region us-south', '<%= config.bin %> alert list --sink logdna --api-url mezmo', {description: 'Every view, with or without an alert', command: '<%= config.bin %> alert list --all --json'}]
+  static examples = [
+    {description: 'The Cloud Logs alerts (the instance from setup, FLOWLOG_CLOUD_LOGS_URL or --cloud-logs-instance ID --region REGION)', command: '<%= config.bin %> alert list'},
+    {description: 'Every Mezmo / LogDNA view, with or without an alert', command: '<%= config.bin %> alert list --sink logdna --all --json'},
+  ]
 
   static flags = {
     ...alertSinkFlags,

@@ -11,8 +11,8 @@ export default class VpcExport extends BaseCommand {
   static description = `Reads the instances, subnets, security groups (with rules and targets), network ACLs (with ordered rules), floating IPs and virtual network interfaces from the VPC API and writes them as one JSON object whose keys are the API collection names and whose values are the items exactly as the API returns them. \`flowlog why-rejected --vpc-config FILE\` evaluates against such a file, offline. Needs IBMCLOUD_API_KEY (or the key stored by setup).`
 
   static examples = [
-    '<%= config.bin %> vpc export --out vpc.json',
-    {description: 'One VPC in another region', command: '<%= config.bin %> vpc export --region eu-de --vpc r010-1234 --out vpc.json'},
+    {description: 'Save the VPC configuration for why-rejected --vpc-config', command: '<%= config.bin %> vpc export --out vpc.json'},
+    {description: 'Another region', command: '<%= config.bin %> vpc export --region us-south --out vpc-us-south.json'},
     {description: 'To stdout', command: '<%= config.bin %> vpc export --out -'},
   ]
 

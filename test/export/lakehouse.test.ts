@@ -157,6 +157,16 @@ describe('export: Parquet in the Hive layout, and --sql over it', function () {
     expect(n.getRowObjectsJS()[0].n).to.equal(63)
   })
 
+  it('a query and a window together: only the window\'s records that match (each parameter in its place)', async () => {
+    const t1 = Date.UTC(2026, 0, 15, 11, 0)
+    const all = await withReader(s.homeDir, (store) => exportParquet(store, join(s.root, 'q-all'), {query: 'action:rejected'}))
+    const late = await withReader(s.homeDir, (store) => exportParquet(store, join(s.root, 'q-late'), {query: 'action:rejected', window: {since: t1}}))
+    const early = await withReader(s.homeDir, (store) => exportParquet(store, join(s.root, 'q-early'), {query: 'action:rejected', window: {until: t1}}))
+    expect(all.rows).to.be.greaterThan(0)
+    expect(late.rows + early.rows).to.equal(all.rows)
+    expect(late.list.every((f) => f.path.startsWith('date=2026-01-15/hour=11/'))).to.equal(true)
+  })
+
   it('has typed columns and zstd', async () => {
     const r = await duck.runAndReadAll(`SELECT name, type FROM parquet_schema('${out}/date=2026-01-15/hour=10/part-0.parquet')`)
     const types = Object.fromEntries(r.getRowObjectsJS().map((x) => [x.name, x.type]))

@@ -44,13 +44,14 @@ export function exportSelect(options: ExportOptions): {sql: string; params: unkn
   const params: unknown[] = []
   const cols = EXPORT_FIELDS.map((f) => `r."${f.name}"`).join(', ')
   const time = `make_timestamp(r.ts * 1000)`
+  // The window's placeholders come first in the SQL, so its parameters go first too.
+  const win = windowSql(options.window, params)
   let where = ''
   const compiled = options.query ? compileSearch(options.query, options.envelope) : undefined
   if (compiled?.spec.where) {
     where = ` AND NOT r.irregular AND (${compiled.spec.where.sql})`
     params.push(...compiled.spec.where.params)
   }
-  const win = windowSql(options.window, params)
   const sql =
     `SELECT ${cols}, left(sha256(r.okey || '#' || CAST(r.idx AS VARCHAR)), 32) AS record_id, ` +
     `COALESCE(strftime(${time}, '%Y-%m-%d'), '1970-01-01') AS "date", COALESCE(strftime(${time}, '%H'), '00') AS "hour" ` +

@@ -21,7 +21,7 @@ import {byteValue, plain, type QuerySpec, regularWhere, scanIrregular} from './r
  * Bytes and packets of a connection, per direction: summed over each interface's records, then the largest
  * interface total (both interfaces see the same bytes; summing them would count them twice).
  *
- * Irregular rows (docs/query-language.md §16: evaluated from their line) take part too: the query's predicate picks
+ * Irregular rows (src/lib/store/README.md: evaluated from their line) take part too: the query's predicate picks
  * them in JavaScript and their values go into a temporary table the SQL reads beside the regular rows.
  */
 

@@ -29,12 +29,14 @@ export default class Stats extends BaseCommand {
   static description = `A summary of the records a query matches: accepted and rejected flows per interval as a sparkline and a
 histogram, the top talkers (initiator IPs by bytes), the most rejected target ports and the most rejected sources.
 Without --interval, buckets are 5 minutes wide, widened to a round interval when the time span is long.
---json gives the same numbers.`
+--json gives the same numbers. Flows are connections: a connection's records at two interfaces of the VPC are
+merged and stderr says how many (docs/connections.md); --raw counts records.`
 
   static examples = [
     '<%= config.bin %> stats',
     {description: 'The last 2 hours, 10-minute buckets', command: '<%= config.bin %> stats --since 2h --interval 10m'},
     {description: 'Only traffic to vsi1, as JSON', command: `<%= config.bin %> stats 'target_ip:==10.240.0.4' --json`},
+    {description: 'Count records, not connections (vsi1 → vsi2 counts twice)', command: `<%= config.bin %> stats 'target_ip:==10.240.64.4' --raw`},
   ]
 
   // A query may start with '-' and span several words (see src/query-argv.ts).

@@ -37,7 +37,9 @@ export default class Top extends BaseCommand {
 (bytes_from_initiator + bytes_from_target; a missing value counts as 0), largest first. Ties are broken by the
 value. Records without the field are left out (their number is said on stderr). Values keep their JSON type in
 --json (ports stay numbers). Names of instances and interfaces are shown beside IPs when a VPC snapshot
-(flowlog demo, flowlog vpc export) or an API key is available.`
+(flowlog demo, flowlog vpc export) or an API key is available.
+A flow is a connection: its records at two interfaces of the VPC (and over consecutive windows) are merged and
+stderr says how many (docs/connections.md); --raw counts records.`
 
   static examples = [
     {description: 'Who is knocking: top rejected sources', command: `<%= config.bin %> top --by initiator_ip --query 'action:rejected'`},

@@ -29,8 +29,11 @@ import {byteValue, plain, type QuerySpec, regularWhere, scanIrregular} from './r
 const INPUT_COLUMNS: [string, string][] = [
   ['ii', 'VARCHAR'], ['ipt', 'BIGINT'], ['ti', 'VARCHAR'], ['tpt', 'BIGINT'], ['pr', 'BIGINT'], ['act', 'VARCHAR'],
   ['ts', 'BIGINT'], ['lo', 'BIGINT'], ['hi', 'BIGINT'], ['te', 'BIGINT'], ['wi', 'BOOLEAN'], ['nic', 'VARCHAR'], ['nic_ip', 'VARCHAR'],
-  ['bi', 'DOUBLE'], ['pi', 'DOUBLE'], ['bt', 'DOUBLE'], ['pt', 'DOUBLE'], ['okey', 'VARCHAR'], ['idx', 'INTEGER'],
+  ['bi', 'DOUBLE'], ['pi', 'DOUBLE'], ['bt', 'DOUBLE'], ['pt', 'DOUBLE'], ['rid', 'UBIGINT'],
 ]
+
+/** The temporary table of irregular rows holds the object key and index; the merge reads their hash, as for regular rows. */
+const IRREGULAR_COLUMNS: [string, string][] = [...INPUT_COLUMNS.slice(0, -1), ['okey', 'VARCHAR'], ['idx', 'INTEGER']]
 
 /** epoch ms of an RFC 3339 string column ('' and garbage: NULL). */
 const epochOf = (col: string) => `epoch_ms(TRY_CAST(NULLIF(${col}, '') AS TIMESTAMPTZ))`
@@ -50,7 +53,7 @@ function regularSelect(groups: (FieldSpec | undefined)[]): string {
     lo, `greatest(COALESCE(${ce}, ${lo}), ${lo})`, `COALESCE(${epochOf('r.end_time')}, ${ce}, r.ts)`, 'r.was_initiated',
     `COALESCE(r.network_interface_id, r.okey)`, nicIpSql,
     'CAST(COALESCE(r.bytes_from_initiator, 0) AS DOUBLE)', 'CAST(COALESCE(r.packets_from_initiator, 0) AS DOUBLE)',
-    'CAST(COALESCE(r.bytes_from_target, 0) AS DOUBLE)', 'CAST(COALESCE(r.packets_from_target, 0) AS DOUBLE)', 'r.okey', 'r.idx',
+    'CAST(COALESCE(r.bytes_from_target, 0) AS DOUBLE)', 'CAST(COALESCE(r.packets_from_target, 0) AS DOUBLE)', 'hash(r.okey, r.idx)',
   ].map((sql, i) => `${sql} AS ${INPUT_COLUMNS[i][0]}`)
   groups.forEach((g, k) => cols.push(`${g ? `r."${g.name}"` : 'NULL'} AS g${k}`, `CAST(NULL AS VARCHAR) AS gj${k}`))
   return cols.join(', ')
@@ -96,7 +99,7 @@ export class ConnectionInput {
     let table: string | undefined
     if (irregular > 0) {
       table = `conn_irregular_${process.pid}_${++tableSeq}`
-      const cols = [...INPUT_COLUMNS, ...groupFields.flatMap((_f, k): [string, string][] => [[`g${k}`, 'VARCHAR'], [`gj${k}`, 'VARCHAR']])]
+      const cols = [...IRREGULAR_COLUMNS, ...groupFields.flatMap((_f, k): [string, string][] => [[`g${k}`, 'VARCHAR'], [`gj${k}`, 'VARCHAR']])]
       await store.run(`CREATE OR REPLACE TEMP TABLE ${table} (${cols.map(([n, t]) => `${n} ${t}`).join(', ')})`)
       const batch: unknown[][] = []
       const flush = async () => {
@@ -132,21 +135,25 @@ export class ConnectionInput {
     if (this.irregularTable) {
       // Group columns take the regular rows' types (a VARCHAR NULL would turn their numbers into strings).
       const groupCols = this.groups.flatMap((g, k) => [g ? `CAST(g${k} AS ${g.sql}) AS g${k}` : `g${k}`, `gj${k}`])
-      const cols = [...INPUT_COLUMNS.map(([n]) => n), ...groupCols].join(', ')
+      const cols = [...INPUT_COLUMNS.slice(0, -1).map(([n]) => n), 'hash(okey, idx) AS rid', ...groupCols].join(', ')
       input += ` UNION ALL SELECT ${cols} FROM ${this.irregularTable}${action === undefined ? '' : ' WHERE act = ?'}`
       if (action !== undefined) params.push(action)
     }
-    // A record lacking a key field or a time is alone: its own (okey, idx) joins the partition.
+    // A record lacking a key field or a time is alone: its own id joins its key. The key is hashed once (kh, 64
+    // bits): partitions and joins on one integer are much cheaper than on six columns.
     const lone = `(ii IS NULL OR ipt IS NULL OR ti IS NULL OR tpt IS NULL OR pr IS NULL OR act IS NULL OR lo IS NULL)`
-    const part = `ii, ipt, ti, tpt, pr, act, CASE WHEN ${lone} THEN okey END, CASE WHEN ${lone} THEN idx END`
-    const order = `lo, hi, nic, okey, idx`
+    // Ties (same window) need no order: the rows overlap whichever comes first.
+    const window = `PARTITION BY kh ORDER BY lo, hi`
     const sql =
       `WITH input AS (${input}), ` +
-      `chained AS (SELECT *, max(hi) OVER (PARTITION BY ${part} ORDER BY ${order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_hi, ` +
-      `CASE WHEN ${lone} THEN okey END AS lone_okey, CASE WHEN ${lone} THEN idx END AS lone_idx FROM input), ` +
+      `keyed AS MATERIALIZED (SELECT *, hash(ii, ipt, ti, tpt, pr, act, CASE WHEN ${lone} THEN rid END) AS kh FROM input), ` +
+      // Most keys have one record: only the others need the window functions.
+      `multi AS (SELECT kh FROM keyed GROUP BY kh HAVING count(*) > 1), ` +
+      `chained AS (SELECT *, max(hi) OVER (${window} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_hi FROM keyed SEMI JOIN multi USING (kh)), ` +
       `islands AS (SELECT *, sum(CASE WHEN prev_hi IS NULL OR lo > prev_hi OR (lo = prev_hi AND wi IS TRUE) THEN 1 ELSE 0 END) ` +
-      `OVER (PARTITION BY ${part} ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS island FROM chained), ` +
-      `conn AS (SELECT *, hash(ii, ipt, ti, tpt, pr, act, lone_okey, lone_idx, island) AS cid FROM islands) `
+      `OVER (${window} ROWS UNBOUNDED PRECEDING) AS island FROM chained), ` +
+      `conn AS (SELECT * EXCLUDE (prev_hi, island), hash(kh, island) AS cid FROM islands ` +
+      `UNION ALL SELECT *, hash(kh, 1) AS cid FROM keyed ANTI JOIN multi USING (kh)) `
     return {sql, params}
   }
 }
@@ -312,15 +319,17 @@ export async function listConnections(store: Store, options: ListConnectionsOpti
     const dir = options.ascending ? 'ASC' : 'DESC'
     const order = `${SORT_SQL[sort]} ${dir} NULLS LAST${sort === 'time' ? '' : `, first_ts ${dir} NULLS LAST`}, ii, ipt, ti, tpt, pr, act, cid`
     const limit = options.limit && options.limit > 0 ? ` LIMIT ${Math.floor(options.limit)}` : ''
+    const keys = ['ii', 'ipt', 'ti', 'tpt', 'pr', 'act'].map((k) => `any_value(${k}) AS ${k}`).join(', ')
     const rows = await store.all(
       sql +
-        `, per_nic AS (SELECT cid, nic, any_value(nic_ip) AS nic_ip, count(*) AS n, sum(bi) AS bi, sum(pi) AS pi, sum(bt) AS bt, sum(pt) AS pt, ` +
-        `min(ts) AS first_ts, max(te) AS last_ts, any_value(ii) AS ii, any_value(ipt) AS ipt, any_value(ti) AS ti, any_value(tpt) AS tpt, ` +
-        `any_value(pr) AS pr, any_value(act) AS act FROM conn GROUP BY cid, nic), ` +
-        `per_conn AS (SELECT cid, any_value(ii) AS ii, any_value(ipt) AS ipt, any_value(ti) AS ti, any_value(tpt) AS tpt, any_value(pr) AS pr, ` +
-        `any_value(act) AS act, min(first_ts) AS first_ts, max(last_ts) AS last_ts, max(bi) AS bi, max(pi) AS pi, max(bt) AS bt, max(pt) AS pt, ` +
-        `sum(n) AS records, to_json(list({'id': nic, 'ip': nic_ip, 'records': n} ORDER BY nic)) AS nics FROM per_nic GROUP BY cid) ` +
-        `SELECT *, count(*) OVER () AS total, sum(records) OVER () AS all_records FROM per_conn ORDER BY ${order}${limit}`,
+        `, per_nic AS MATERIALIZED (SELECT cid, nic, any_value(nic_ip) AS nic_ip, count(*) AS n, sum(bi) AS bi, sum(pi) AS pi, sum(bt) AS bt, sum(pt) AS pt, ` +
+        `min(ts) AS first_ts, max(te) AS last_ts, ${keys} FROM conn GROUP BY cid, nic), ` +
+        `per_conn AS (SELECT cid, ${keys}, min(first_ts) AS first_ts, max(last_ts) AS last_ts, max(bi) AS bi, max(pi) AS pi, max(bt) AS bt, max(pt) AS pt, ` +
+        `sum(n) AS records FROM per_nic GROUP BY cid), ` +
+        `page AS (SELECT *, count(*) OVER () AS total, sum(records) OVER () AS all_records FROM per_conn ORDER BY ${order}${limit}), ` +
+        // The interfaces are listed for the page only.
+        `nics AS (SELECT cid, to_json(list({'id': nic, 'ip': nic_ip, 'records': n} ORDER BY nic)) AS nics FROM per_nic SEMI JOIN page USING (cid) GROUP BY cid) ` +
+        `SELECT page.*, nics.nics FROM page JOIN nics USING (cid) ORDER BY ${order}`,
       params,
     )
     let total = 0

@@ -161,7 +161,8 @@ export class ConnectionInput {
 /** The line top and stats print on stderr when they merged records (docs/connections.md). */
 export function mergedNote(merged: number, connections: number): string {
   const n = (x: number) => x.toLocaleString('en-US')
-  return `counting ${n(connections)} connection${connections === 1 ? '' : 's'}: ${n(merged)} record${merged === 1 ? ' was a copy' : 's were copies'} of the same connection at a second interface or in a later window, merged (--raw counts records)`
+  // Short enough for 80 columns: `counting 359 connections, 49 copies merged (--raw: records)`.
+  return `counting ${n(connections)} connection${connections === 1 ? '' : 's'}, ${n(merged)} ${merged === 1 ? 'copy' : 'copies'} merged (--raw: records)`
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -134,7 +134,11 @@ const r = await c.runAndReadAll('select count(*) from t'); console.log(String(r.
       ['first page: bare term', ['search', '161.26.0.10'], 150],
       ['first page: negations', ['search', '-target_port:67 -target_port:53 -action:accepted -initiator_ip:10.240.0.0/16'], 150],
       ['top --by initiator_ip --query action:rejected', ['top', '--by', 'initiator_ip', '--query', 'action:rejected', '--limit', '5'], 250],
+      ['top --raw (records, no merge)', ['top', '--by', 'initiator_ip', '--query', 'action:rejected', '--limit', '5', '--raw'], 250],
       ['stats --interval 5m', ['stats', '--interval', '5m'], 250],
+      ['stats --interval 5m --raw (records, no merge)', ['stats', '--interval', '5m', '--raw'], 250],
+      ['connections (first 100, newest first)', ['connections'], 250],
+      ['connections --sort bytes --limit 5', ['connections', '--sort', 'bytes', '--limit', '5'], 250],
       ['table of 20,000 rows (search action:rejected)', ['search', 'action:rejected', '--limit', '20000'], 600],
     ]
     for (const [name, args, budget] of cases) {

@@ -3,6 +3,7 @@ import Table from 'cli-table3'
 
 import {BaseCommand} from '../base-command.js'
 import {compileQuery, topBy} from '../lib/analysis/aggregate.js'
+import {mergedNote} from '../lib/analysis/connections.js'
 import {readConfig} from '../lib/config/settings.js'
 import {loadNames} from '../lib/names.js'
 import type {JsonValue} from '../lib/records/object.js'
@@ -25,6 +26,8 @@ export interface TopResult {
   records: number
   /** Distinct values before --limit. */
   groups: number
+  /** Records merged into connections (copies at a second interface, later windows); 0 with --raw or --remote. */
+  merged?: number
 }
 
 export default class Top extends BaseCommand {
@@ -34,7 +37,9 @@ export default class Top extends BaseCommand {
 (bytes_from_initiator + bytes_from_target; a missing value counts as 0), largest first. Ties are broken by the
 value. Records without the field are left out (their number is said on stderr). Values keep their JSON type in
 --json (ports stay numbers). Names of instances and interfaces are shown beside IPs when a VPC snapshot
-(flowlog demo, flowlog vpc export) or an API key is available.`
+(flowlog demo, flowlog vpc export) or an API key is available.
+A flow is a connection: its records at two interfaces of the VPC (and over consecutive windows) are merged and
+stderr says how many (docs/connections.md); --raw counts records.`
 
   static examples = [
     {description: 'Who is knocking: top rejected sources', command: `<%= config.bin %> top --by initiator_ip --query 'action:rejected'`},
@@ -51,6 +56,7 @@ value. Records without the field are left out (their number is said on stderr). 
     limit: Flags.integer({description: 'at most this many values (0 = all)', default: 10, min: 0}),
     sort: Flags.string({description: 'order by flows or by bytes', options: ['flows', 'bytes'], default: 'flows'}),
     names: Flags.boolean({description: 'show instance and interface names beside IPs', default: true, allowNo: true}),
+    raw: Flags.boolean({description: 'count records: a connection logged at two interfaces counts twice (default: connections)'}),
     ...strictFlag,
     ...remoteFlags,
   }
@@ -73,9 +79,10 @@ value. Records without the field are left out (their number is said on stderr). 
       const store = await openStore(this.home, {readOnly: true})
       try {
         if (await this.indexIsEmpty(store)) {
-          return {by: flags.by, rows: [], missing: 0, records: 0, groups: 0}
+          return {by: flags.by, rows: [], missing: 0, records: 0, groups: 0, merged: 0}
         }
-        result = await topBy(store, {...compiled.spec, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes'})
+        result = await topBy(store, {...compiled.spec, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes', connections: !flags.raw})
+        if (result.merged) this.term.info(mergedNote(result.merged, result.records))
       } finally {
         await store.close()
       }

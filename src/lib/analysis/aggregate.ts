@@ -3,9 +3,11 @@ import {isMatchAll, parseQuery, queryHasCidr, toPredicate, toSql} from '../query
 import type {EnvelopeOptions} from '../records/envelope.js'
 import type {JsonObject, JsonValue} from '../records/object.js'
 import {ROW_FIELD_MAP} from '../records/schema.js'
-import type {TimeWindow} from '../records/time.js'
-import {type RowPredicate, windowSql} from '../store/search.js'
 import type {Store} from '../store/store.js'
+import {connectionBuckets, ConnectionInput, groupConnections} from './connections.js'
+import {byteValue, inWindow, JOIN, plain, type QuerySpec, recordBytes, regularWhere, scanIrregular} from './records-sql.js'
+
+export {byteValue, inWindow, type QuerySpec, recordBytes, scanIrregular} from './records-sql.js'
 
 /**
  * Exact aggregations over the local index (`top`, `stats`, alert replays). Like searchRecords, regular rows are
@@ -20,14 +22,6 @@ import type {Store} from '../store/store.js'
  * - values keep their JSON type (22 and "22" are different values);
  * - with a time window, records without a usable time are left out (as search does).
  */
-export interface QuerySpec {
-  /** WHERE fragment for regular rows (compileSearch(...).spec.where); undefined = all. */
-  where?: {sql: string; params: unknown[]}
-  /** Predicate for irregular rows; undefined = all. */
-  predicate?: RowPredicate
-  window?: TimeWindow
-}
-
 /** A query compiled for the index (the same shape as store/query-search.ts compileSearch). */
 export interface CompiledQuery {
   query: string
@@ -74,6 +68,17 @@ export interface GroupResult {
   records: number
   /** Distinct values before the limit. */
   groups: number
+  /** Counting connections: the records merged into others (copies at a second interface, later windows); else 0. */
+  merged: number
+}
+
+/**
+ * What a flow is: a record (`--raw`, the default here), or a connection, its records at both interfaces of the VPC
+ * and over consecutive windows merged (connections.ts, docs/connections.md). In connection mode, flows, missing and
+ * records count connections.
+ */
+export interface CountMode {
+  connections?: boolean
 }
 
 export const FIELD_NAME = /^[A-Za-z0-9_@$][A-Za-z0-9_@$.-]*$/
@@ -84,45 +89,6 @@ export function checkFieldName(field: string, flag = '--by'): void {
       suggestions: ['Use a flow-log field such as initiator_ip, target_ip, target_port, action or direction'],
     })
   }
-}
-
-const JOIN = `records r JOIN objects o ON o.key = r.okey`
-
-
-export function inWindow(ts: number | null, window: TimeWindow | undefined): boolean {
-  if (!window || (window.since === undefined && window.until === undefined)) return true
-  if (ts === null) return false
-  if (window.since !== undefined && ts < window.since) return false
-  if (window.until !== undefined && ts >= window.until) return false
-  return true
-}
-
-/** The base WHERE for regular rows: NOT irregular AND query AND window [AND extra]. */
-function regularWhere(spec: QuerySpec, extra?: string): {sql: string; params: unknown[]} {
-  const params: unknown[] = []
-  const parts = ['NOT r.irregular']
-  if (spec.where) {
-    parts.push(`(${spec.where.sql})`)
-    params.push(...spec.where.params)
-  }
-  parts.push(windowSql(spec.window, params))
-  if (extra) parts.push(extra)
-  return {sql: parts.join(' AND '), params}
-}
-
-function plain(v: unknown): JsonValue {
-  if (typeof v === 'bigint') return Number(v)
-  if (v === undefined) return null
-  return v as JsonValue
-}
-
-/** A number, or 0 for anything else (missing, null, strings, …). */
-export function byteValue(v: JsonValue | undefined): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0
-}
-
-export function recordBytes(row: JsonObject): number {
-  return byteValue(row.bytes_from_initiator) + byteValue(row.bytes_from_target)
 }
 
 /** Map key for a JSON value that keeps types apart (22 vs "22"). */
@@ -159,35 +125,6 @@ export function sortGroups(rows: GroupRow[], sort: GroupSort = 'flows'): GroupRo
   })
 }
 
-/**
- * Stream the irregular rows that match the query and window (parsed), in no particular order.
- * The visitor sees each matching row once.
- */
-export async function scanIrregular(
-  store: Store,
-  spec: QuerySpec,
-  visit: (row: JsonObject, ts: number | null) => void,
-): Promise<number> {
-  const params: unknown[] = []
-  const sql =
-    `SELECT (o.prefix || r.rec || o.suffix) AS line, r.ts, r.okey, r.idx FROM ${JOIN} ` +
-    `WHERE r.irregular AND ${windowSql(spec.window, params)}`
-  const result = params.length ? await store.connection.stream(sql, params as never) : await store.connection.stream(sql)
-  let n = 0
-  for await (const chunk of result) {
-    const cols = chunk.getColumns()
-    for (let k = 0; k < chunk.rowCount; k++) {
-      const ts = cols[1][k] === null ? null : Number(cols[1][k])
-      if (!inWindow(ts, spec.window)) continue
-      const row = JSON.parse(cols[0][k] as string) as JsonObject
-      if (spec.predicate && !spec.predicate(row, cols[2][k] as string, Number(cols[3][k]))) continue
-      n++
-      visit(row, ts)
-    }
-  }
-  return n
-}
-
 class GroupAccumulator {
   readonly groups = new Map<string, GroupRow>()
   missing = 0
@@ -216,10 +153,12 @@ class GroupAccumulator {
     this.add(v, 1, recordBytes(row))
   }
 
+  merged = 0
+
   result(): GroupResult {
     const rows = sortGroups([...this.groups.values()], this.spec.sort)
     const limit = this.spec.limit && this.spec.limit > 0 ? this.spec.limit : rows.length
-    return {by: this.spec.field, rows: rows.slice(0, limit), missing: this.missing, records: this.records, groups: rows.length}
+    return {by: this.spec.field, rows: rows.slice(0, limit), missing: this.missing, records: this.records, groups: rows.length, merged: this.merged}
   }
 }
 
@@ -252,9 +191,25 @@ async function groupRegular(store: Store, spec: QuerySpec, group: GroupSpec, acc
 }
 
 /** Several groupings of the same query, with one pass over the irregular rows. */
-export async function groupBy(store: Store, spec: QuerySpec, groups: GroupSpec[]): Promise<GroupResult[]> {
+export async function groupBy(store: Store, spec: QuerySpec & CountMode, groups: GroupSpec[]): Promise<GroupResult[]> {
   for (const g of groups) checkFieldName(g.field)
   const accs = groups.map((g) => new GroupAccumulator(g))
+  if (spec.connections) {
+    // The merge reads regular and irregular rows together, in SQL.
+    const input = await ConnectionInput.open(store, spec, groups.map((g) => g.field))
+    try {
+      for (const [k, acc] of accs.entries()) {
+        const counted = await groupConnections(input, k, acc.spec.action)
+        for (const r of counted.rows) acc.add(r.value, r.flows, r.bytes)
+        // A connection with several values of the field counts under each: the total is counted apart.
+        acc.records = counted.connections
+        acc.merged = counted.records - counted.connections
+      }
+    } finally {
+      await input.close()
+    }
+    return accs.map((a) => a.result())
+  }
   for (const acc of accs) await groupRegular(store, spec, acc.spec, acc)
   await scanIrregular(store, spec, (row) => {
     for (const acc of accs) acc.addRow(row)
@@ -262,7 +217,7 @@ export async function groupBy(store: Store, spec: QuerySpec, groups: GroupSpec[]
   return accs.map((a) => a.result())
 }
 
-export interface TopOptions extends QuerySpec {
+export interface TopOptions extends QuerySpec, CountMode {
   by: string
   /** Default 10; 0 = all. */
   limit?: number
@@ -294,9 +249,11 @@ export interface BucketResult {
   /** Matching records without a usable time (not in any bucket). */
   untimed: number
   totals: {records: number; accepted: number; rejected: number; other: number}
+  /** Counting connections: the records merged into others; else 0. */
+  merged: number
 }
 
-export interface BucketOptions extends QuerySpec {
+export interface BucketOptions extends QuerySpec, CountMode {
   intervalMs: number
   /** Refuse to build more buckets than this (default 10 000). */
   maxBuckets?: number
@@ -327,15 +284,29 @@ export async function timeRange(store: Store, spec: QuerySpec): Promise<{min: nu
 export async function bucketsOverTime(store: Store, options: BucketOptions): Promise<BucketResult> {
   const interval = options.intervalMs
   if (!Number.isFinite(interval) || interval < 1000) throw new UsageError('--interval must be at least 1s')
-  const params: unknown[] = [interval, interval]
-  const where = regularWhere(options)
-  params.push(...where.params)
-  const rows = await store.all(
-    `SELECT CAST(floor(r.ts / CAST(? AS DOUBLE)) AS BIGINT) * ? AS b, ` +
-      `count(*) FILTER (WHERE r.action = 'accepted') AS a, count(*) FILTER (WHERE r.action = 'rejected') AS rj, count(*) AS n ` +
-      `FROM ${JOIN} WHERE ${where.sql} GROUP BY 1`,
-    params,
-  )
+  let rows: Record<string, unknown>[]
+  let merged = 0
+  if (options.connections) {
+    // Connections count in the bucket of their first record; irregular rows are part of the merge.
+    const input = await ConnectionInput.open(store, options)
+    try {
+      const counted = await connectionBuckets(input, interval)
+      for (const r of counted) merged += r.records - r.n
+      rows = counted
+    } finally {
+      await input.close()
+    }
+  } else {
+    const params: unknown[] = [interval, interval]
+    const where = regularWhere(options)
+    params.push(...where.params)
+    rows = await store.all(
+      `SELECT CAST(floor(r.ts / CAST(? AS DOUBLE)) AS BIGINT) * ? AS b, ` +
+        `count(*) FILTER (WHERE r.action = 'accepted') AS a, count(*) FILTER (WHERE r.action = 'rejected') AS rj, count(*) AS n ` +
+        `FROM ${JOIN} WHERE ${where.sql} GROUP BY 1`,
+      params,
+    )
+  }
   const map = new Map<number, Bucket>()
   let untimed = 0
   const totals = {records: 0, accepted: 0, rejected: 0, other: 0}
@@ -364,7 +335,7 @@ export async function bucketsOverTime(store: Store, options: BucketOptions): Pro
     b.rejected += rj
     b.other += n - a - rj
   }
-  await scanIrregular(store, options, (row, ts) => {
+  if (!options.connections) await scanIrregular(store, options, (row, ts) => {
     totals.records++
     const kind = row.action === 'accepted' ? 'accepted' : row.action === 'rejected' ? 'rejected' : 'other'
     totals[kind]++
@@ -377,7 +348,7 @@ export async function bucketsOverTime(store: Store, options: BucketOptions): Pro
   const starts = [...map.keys()]
   const since = options.window?.since
   const until = options.window?.until ?? (since !== undefined ? options.now : undefined)
-  if (starts.length === 0 && (since === undefined || until === undefined)) return {intervalMs: interval, buckets: [], untimed, totals}
+  if (starts.length === 0 && (since === undefined || until === undefined)) return {intervalMs: interval, buckets: [], untimed, totals, merged}
   let lo = since !== undefined ? bucketOf(since, interval) : Number.POSITIVE_INFINITY
   let hi = until !== undefined ? bucketOf(until - 1, interval) : Number.NEGATIVE_INFINITY
   for (const s of starts) {
@@ -393,7 +364,7 @@ export async function bucketsOverTime(store: Store, options: BucketOptions): Pro
   }
   const buckets: Bucket[] = []
   for (let s = lo; s <= hi; s += interval) buckets.push(map.get(s) ?? {start: s, accepted: 0, rejected: 0, other: 0})
-  return {intervalMs: interval, buckets, untimed, totals}
+  return {intervalMs: interval, buckets, untimed, totals, merged}
 }
 
 /** Nice intervals for automatic widening. */
@@ -443,7 +414,7 @@ export async function newestRecordTime(store: Store): Promise<number | undefined
  * `flowlog stats`: accepted and rejected over time, top talkers (initiator IPs by bytes), top rejected target ports
  * and top rejected sources, for the records a query matches.
  */
-export interface StatsOptions extends QuerySpec {
+export interface StatsOptions extends QuerySpec, CountMode {
   /** Bucket width; undefined = 5 minutes, widened to a round interval when the span would need too many buckets. */
   intervalMs?: number
   /** Entries per top list (default 5). */
@@ -464,6 +435,8 @@ export interface StatsResult {
   top_talkers: GroupRow[]
   top_rejected_ports: GroupRow[]
   top_rejected_sources: GroupRow[]
+  /** Counting connections (the default of the command): records merged into others; 0 with --raw. */
+  merged: number
 }
 
 export const DEFAULT_STATS_INTERVAL_MS = 5 * 60_000
@@ -501,6 +474,7 @@ export async function computeStats(store: Store, options: StatsOptions): Promise
     top_talkers: talkers.rows,
     top_rejected_ports: ports.rows,
     top_rejected_sources: sources.rows,
+    merged: buckets.merged,
   }
 }
 

@@ -1,0 +1,84 @@
+import type {JsonObject, JsonValue} from '../records/object.js'
+import type {TimeWindow} from '../records/time.js'
+import {type RowPredicate, windowSql} from '../store/search.js'
+import type {Store} from '../store/store.js'
+
+/**
+ * What the aggregations over the local index share (aggregate.ts for records, connections.ts for connections):
+ * the query as SQL for regular rows and a predicate for irregular ones, and the scan of the irregular rows.
+ */
+export interface QuerySpec {
+  /** WHERE fragment for regular rows (compileSearch(...).spec.where); undefined = all. */
+  where?: {sql: string; params: unknown[]}
+  /** Predicate for irregular rows; undefined = all. */
+  predicate?: RowPredicate
+  window?: TimeWindow
+}
+
+export const JOIN = `records r JOIN objects o ON o.key = r.okey`
+
+export function inWindow(ts: number | null, window: TimeWindow | undefined): boolean {
+  if (!window || (window.since === undefined && window.until === undefined)) return true
+  if (ts === null) return false
+  if (window.since !== undefined && ts < window.since) return false
+  if (window.until !== undefined && ts >= window.until) return false
+  return true
+}
+
+/** The base WHERE for regular rows: NOT irregular AND query AND window [AND extra]. */
+export function regularWhere(spec: QuerySpec, extra?: string): {sql: string; params: unknown[]} {
+  const params: unknown[] = []
+  const parts = ['NOT r.irregular']
+  if (spec.where) {
+    parts.push(`(${spec.where.sql})`)
+    params.push(...spec.where.params)
+  }
+  parts.push(windowSql(spec.window, params))
+  if (extra) parts.push(extra)
+  return {sql: parts.join(' AND '), params}
+}
+
+export function plain(v: unknown): JsonValue {
+  if (typeof v === 'bigint') return Number(v)
+  if (v === undefined) return null
+  return v as JsonValue
+}
+
+/** A number, or 0 for anything else (missing, null, strings, …). */
+export function byteValue(v: JsonValue | undefined): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0
+}
+
+export function recordBytes(row: JsonObject): number {
+  return byteValue(row.bytes_from_initiator) + byteValue(row.bytes_from_target)
+}
+
+/**
+ * Stream the irregular rows that match the query and window (parsed), in no particular order.
+ * The visitor sees each matching row once.
+ */
+export async function scanIrregular(
+  store: Store,
+  spec: QuerySpec,
+  visit: (row: JsonObject, ts: number | null, okey: string, idx: number) => void,
+): Promise<number> {
+  const params: unknown[] = []
+  const sql =
+    `SELECT (o.prefix || r.rec || o.suffix) AS line, r.ts, r.okey, r.idx FROM ${JOIN} ` +
+    `WHERE r.irregular AND ${windowSql(spec.window, params)}`
+  const result = params.length ? await store.connection.stream(sql, params as never) : await store.connection.stream(sql)
+  let n = 0
+  for await (const chunk of result) {
+    const cols = chunk.getColumns()
+    for (let k = 0; k < chunk.rowCount; k++) {
+      const ts = cols[1][k] === null ? null : Number(cols[1][k])
+      if (!inWindow(ts, spec.window)) continue
+      const row = JSON.parse(cols[0][k] as string) as JsonObject
+      if (spec.predicate && !spec.predicate(row, cols[2][k] as string, Number(cols[3][k]))) continue
+      n++
+      visit(row, ts, cols[2][k] as string, Number(cols[3][k]))
+    }
+  }
+  return n
+}
+

@@ -88,7 +88,7 @@ export function detailLines(s: ExploreState, height: number, c: ChalkInstance, n
       title: 'pivots (Enter or the key; Esc closes)',
       lines: s.menu.items.map((it, i) => {
         const text = `${it.key}  ${it.label}${it.unavailable ? c.dim(` — ${it.unavailable}`) : ''}`
-        return i === s.menu!.index ? c.inverse(text) : it.unavailable ? c.dim(text) : text
+        return i === s.menu!.index ? c.inverse(`› ${text}`) : it.unavailable ? c.dim(`  ${text}`) : `  ${text}`
       }),
     }
   }
@@ -97,7 +97,8 @@ export function detailLines(s: ExploreState, height: number, c: ChalkInstance, n
     if (p.lines === undefined) return {title: p.title, lines: [c.dim('working…')]}
     if (p.error) return {title: p.title, lines: [c.red(p.error), c.dim('Esc: back')]}
     const chosen = p.choices?.[p.cursor]?.line
-    return {title: `${p.title} (Esc: back)`, lines: p.lines.slice(p.scroll, p.scroll + height).map((l, i) => (i + p.scroll === chosen ? c.inverse(l) : l))}
+    const marked = chosen !== undefined
+    return {title: `${p.title} (Esc: back)`, lines: p.lines.slice(p.scroll, p.scroll + height).map((l, i) => (i + p.scroll === chosen ? c.inverse(`› ${l}`) : marked ? `  ${l}` : l))}
   }
   const rec = selectedRecord(s)
   if (!rec) return {title: 'record', lines: []}
@@ -110,7 +111,9 @@ export function detailLines(s: ExploreState, height: number, c: ChalkInstance, n
     const v = rec.row[f]
     const name = typeof v === 'string' ? names?.get(v) : undefined
     const text = `${f.padEnd(w)}  ${valueText(v)}${name ? ` (${name})` : ''}`
-    return i === s.field ? (s.focus === 'detail' ? c.inverse(text) : c.bold(text)) : `${c.dim(f.padEnd(w))}  ${valueText(v)}${name ? c.cyan(` (${name})`) : ''}`
+    // The marker shows the selected field without colour too (NO_COLOR).
+    if (i === s.field) return s.focus === 'detail' ? c.inverse(`› ${text}`) : c.bold(`  ${text}`)
+    return `  ${c.dim(f.padEnd(w))}  ${valueText(v)}${name ? c.cyan(` (${name})`) : ''}`
   })
   return {title: `record at ${isoTime(rec.ts) || '(no time)'} · ${formatCount(fields.length)} fields`, lines}
 }

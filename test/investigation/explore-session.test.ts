@@ -12,9 +12,11 @@ import {compileSearch} from '../../src/lib/store/query-search.js'
 import {openStore, Store} from '../../src/lib/store/store.js'
 import {ExploreController} from '../../src/lib/ui/explore/controller.js'
 import type {ExploreRecord} from '../../src/lib/ui/explore/pivots.js'
-import {openSession} from '../../src/lib/ui/explore/session.js'
+import {followInSession, openSession} from '../../src/lib/ui/explore/session.js'
+import {FolderSource} from '../../src/lib/sources/folder.js'
 import {runCli, tempHome} from '../support/cli.js'
-import {homeAt} from '../support/fixtures.js'
+import {homeAt, makeObject, makeRecord, makeV1Key, writeBucketFile} from '../support/fixtures.js'
+import {generateDataset, loadDataset} from './helpers.js'
 
 const c = new Chalk({level: 0})
 
@@ -115,6 +117,59 @@ describe('explore: the session over the demo index', function () {
       expect(laptop.findings[0].fix?.length).to.be.greaterThan(0)
     } finally {
       await session.close()
+    }
+  })
+})
+
+describe('explore --follow: rounds pull into the session index, new matches go on top', function () {
+  this.timeout(120_000)
+
+  it('new objects in the source appear at the top of the current view, the selection kept, the index opened once', async () => {
+    const loaded = await loadDataset(generateDataset({objects: 3, perObject: 5, seed: 4}))
+    const original = Store.open
+    let opens = 0
+    Store.open = (async (...args: Parameters<typeof Store.open>) => {
+      opens++
+      return original.apply(Store, args)
+    }) as typeof Store.open
+    try {
+      const session = await openSession({home: loaded.home, write: true})
+      const ctl = new ExploreController({data: session, c, fields: [], pageSize: 5})
+      try {
+        await ctl.start('target_port:==3389')
+        await ctl.idle()
+        const before = ctl.state.records.length
+        ctl.key({name: 'down'})
+        const selected = ctl.state.records[ctl.state.selected]
+        const now = Date.now()
+        const w = Math.floor(now / 300_000) * 300_000
+        await followInSession({
+          session,
+          source: new FolderSource(loaded.bucket),
+          intervalMs: 1000,
+          signal: new AbortController().signal,
+          maxRounds: 1,
+          sleep: async () => {
+            const recs = [makeRecord({initiator_ip: '203.0.113.7', target_port: 3389}, now - 30_000), makeRecord({initiator_ip: '203.0.113.8', target_port: 22}, now - 20_000)]
+            writeBucketFile(loaded.bucket, {key: makeV1Key({time: w, sequence: 1001, stream_id: 'follow'}), body: makeObject(recs, {start: w})})
+          },
+          onRecords: (records, info) => ctl.live(records, `${info.newRecords} new`),
+        })
+        await ctl.idle()
+        // Only the 3389 record matches the view; it is the newest, on top.
+        expect(ctl.state.records).to.have.length(before + 1)
+        expect(ctl.state.records[0].row.initiator_ip).to.equal('203.0.113.7')
+        expect(ctl.state.records[ctl.state.selected]).to.equal(selected)
+        expect(ctl.state.status).to.equal('2 new')
+        // A query after the round sees the pulled records too (same open index).
+        expect((await session.search({query: 'initiator_ip:==203.0.113.8'}, {seenAtTs: 0, offset: 0, limit: 5})).records).to.have.length(1)
+      } finally {
+        await session.close()
+      }
+      expect(opens).to.equal(1)
+    } finally {
+      Store.open = original
+      loaded.cleanup()
     }
   })
 })

@@ -158,6 +158,9 @@ export interface FollowInSession {
   onRecords(records: ExploreRecord[], info: {pulled: number; newRecords: number}): void
   onReady?(): void
   onRoundError?(error: unknown): void
+  /** Tests: an injected wait between rounds, and a bound on the rounds. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  maxRounds?: number
 }
 
 /** `explore --follow`: pull rounds into the session's own index (no second open), new records handed over. */
@@ -168,6 +171,8 @@ export async function followInSession(o: FollowInSession): Promise<void> {
     intervalMs: o.intervalMs,
     signal: o.signal,
     pool: o.pool,
+    sleep: o.sleep,
+    maxRounds: o.maxRounds,
     withStore: (work) => o.session.withStore(work),
     onReady: () => o.onReady?.(),
     onRecords: (records, info) => o.onRecords(records, {pulled: info.pulled, newRecords: info.newRecords}),

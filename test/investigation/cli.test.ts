@@ -233,19 +233,11 @@ describe('investigation: CLI', function () {
     expect(flag.stderr).not.to.contain('secret123')
   })
 
-  it('explore runs over piped keystrokes and quits with :q', async () => {
-    const cli = spawnCli(['explore', '--no-names'], env)
-    try {
-      await cli.waitFor('stderr', 'Query')
-      cli.child.stdin.write('target_port:3389 action:rejected\r')
-      await cli.waitFor('stderr', 'Pick a record')
-      cli.child.stdin.write('\u001b[A\r') // up from the first record wraps to "Quit"
-      const {code} = await cli.exited
-      expect(code, cli.stderr()).to.equal(0)
-      expect(cli.stdout()).to.contain(':3389')
-      expect(cli.stdout()).to.not.match(/\u001b\[3\dm/)
-    } finally {
-      await cli.stop('SIGKILL')
-    }
+  it('explore without a terminal (piped stdin, or stdout): exit 2, "use search", no escape codes', async () => {
+    const piped = await runCli(['explore'], {env, input: '\n'})
+    expect(piped.code, piped.stderr).to.equal(2)
+    expect(piped.stderr).to.contain('explore needs a terminal; use search')
+    expect(piped.stdout).to.equal('')
+    expect(piped.stderr + piped.stdout).to.not.match(/\u001b\[/)
   })
 })

@@ -6,6 +6,7 @@ import type {Source} from '../sources/types.js'
 import {pullObjects, type PullSummary} from '../sources/pull.js'
 import type {RowPredicate} from '../store/search.js'
 import {pause} from '../sleep.js'
+import type {ParsePool} from '../store/pool.js'
 import {openStore, type Store} from '../store/store.js'
 
 /**
@@ -60,6 +61,13 @@ export interface FollowOptions {
   onRoundError?: (error: unknown, round: number) => void
   /** Waiting for another writer of the index. */
   onWait?: (pid: number) => void
+  /**
+   * Runs a round's work on an index that is already open (explore keeps one open for its whole session and serialises
+   * its queries with the rounds); default: open the index for the round and close it after.
+   */
+  withStore?: <T>(work: (store: Store) => Promise<T>) => Promise<T>
+  /** Parse workers kept across rounds (default: each pull starts its own). */
+  pool?: ParsePool
 }
 
 export interface FollowSummary {
@@ -144,7 +152,7 @@ export function filterRecords(records: NewRecord[], predicate: RowPredicate | un
 
 async function pullRound(options: FollowOptions, store: Store, window: TimeWindow): Promise<{summary?: PullSummary; failures: {key: string; error: string}[]}> {
   try {
-    const summary = await pullObjects(options.source, store, {window, signal: options.signal})
+    const summary = await pullObjects(options.source, store, {window, signal: options.signal, pool: options.pool})
     return {summary, failures: []}
   } catch (error) {
     if (error instanceof PartialFailureError) {
@@ -161,18 +169,22 @@ export async function followObjects(options: FollowOptions): Promise<FollowSumma
   // Between rounds: Ctrl-C ends the wait at once, without an error.
   const sleep = options.sleep ?? pause
   const lookback = options.lookbackMs ?? 3 * 3_600_000
-  const open = () => openStore(options.home, {onWait: options.onWait})
-  let mark: Mark
-  {
-    const store = await open()
-    try {
-      const {summary} = await pullRound(options, store, options.initialWindow ?? {})
-      mark = await currentMark(store)
-      await options.onReady?.(summary)
-    } finally {
-      await store.close()
-    }
-  }
+  const withStore =
+    options.withStore ??
+    (async <T>(work: (store: Store) => Promise<T>): Promise<T> => {
+      const store = await openStore(options.home, {onWait: options.onWait})
+      try {
+        return await work(store)
+      } finally {
+        await store.close()
+      }
+    })
+  const first = await withStore(async (store) => {
+    const {summary} = await pullRound(options, store, options.initialWindow ?? {})
+    return {summary, mark: await currentMark(store)}
+  })
+  let mark: Mark = first.mark
+  await options.onReady?.(first.summary)
   let rounds = 0
   let records = 0
   while (!options.signal?.aborted && (options.maxRounds === undefined || rounds < options.maxRounds)) {
@@ -182,16 +194,14 @@ export async function followObjects(options: FollowOptions): Promise<FollowSumma
     let batch: NewRecord[] = []
     let info: RoundInfo
     try {
-      const store = await open()
-      try {
+      const round = rounds
+      info = await withStore(async (store) => {
         const {summary, failures} = await pullRound(options, store, {since: now() - lookback})
         const {keys, next} = await objectsSince(store, mark)
         batch = await recordsOf(store, keys)
         mark = next
-        info = {round: rounds, pulled: summary?.objects.loaded ?? 0, newObjects: keys.length, newRecords: batch.length, failures}
-      } finally {
-        await store.close()
-      }
+        return {round, pulled: summary?.objects.loaded ?? 0, newObjects: keys.length, newRecords: batch.length, failures}
+      })
     } catch (error) {
       if (options.signal?.aborted) break
       options.onRoundError?.(error, rounds)

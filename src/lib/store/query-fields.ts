@@ -57,9 +57,14 @@ async function absentFromIndex(home: Home, names: string[]): Promise<string[]> {
   }
 }
 
+/** Field names of the query that are no known field (without looking into the index for irregular records' own). */
+export function unknownQueryFields(query: string): string[] {
+  return queryFieldNames(parseQuery(query).ast).filter((f) => !isKnown(f))
+}
+
 /** Warnings for the query's unknown fields; with `strict` the first one is a UsageError (exit 2). */
 export async function checkQueryFields(home: Home, query: string, options: {strict?: boolean} = {}): Promise<string[]> {
-  const unknown = queryFieldNames(parseQuery(query).ast).filter((f) => !isKnown(f))
+  const unknown = unknownQueryFields(query)
   if (unknown.length === 0) return []
   const absent = await absentFromIndex(home, unknown)
   const messages = absent.map((f) => {

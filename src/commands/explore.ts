@@ -22,7 +22,7 @@ The index is opened once for the session; with --follow new objects are pulled f
   static examples = [
     '<%= config.bin %> explore',
     {description: 'Start from a query', command: `<%= config.bin %> explore 'action:rejected target_port:22'`},
-    {description: 'Live: pull new objects every minute', command: '<%= config.bin %> explore --follow --source cos://my-flowlogs --interval 1m'},
+    {description: 'Live: pull new objects from the folder `flowlog demo --dir ./flowlogs` wrote, every minute', command: '<%= config.bin %> explore --follow --source ./flowlogs --interval 1m'},
   ]
 
   // A query may start with '-' and span several words (see src/query-argv.ts).

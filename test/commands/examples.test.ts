@@ -7,6 +7,7 @@ import {startFakeCloud, type FakeCloud} from '../fakes/cloud/index.js'
 import {type FakeConfigApi, startConfigApi} from '../servers/logdna-config.js'
 import {type FakeSlack, startSlack} from '../servers/slack.js'
 import {type CliResult, ROOT, runCli, tempHome} from '../support/cli.js'
+import {loadPty, start} from '../support/pty.js'
 
 /**
  * Every command's help has at least two examples, each one line, and each of them runs: on the demo data (a home
@@ -46,8 +47,23 @@ const UNTIL_STOPPED: Array<{match: RegExp; ready: RegExp}> = [
   {match: /^flowlog forward --follow/, ready: /forward pass 1:/},
 ]
 
-/** What explore reads on stdin: quit at once. */
-const INPUT: Record<string, string> = {explore: 'quit\n'}
+/** Full-screen commands: run in a pseudo-terminal, wait for the screen, then quit with `q`. */
+const FULL_SCREEN: Record<string, RegExp> = {explore: /query›/}
+
+/** Run a full-screen example in a real pseudo-terminal: once it has drawn its screen, press q; its exit code. */
+async function runInTerminal(args: string[], env: NodeJS.ProcessEnv, cwd: string, ready: RegExp): Promise<CliResult> {
+  const pty = loadPty()
+  if (!pty) throw new Error('@lydell/node-pty (a devDependency) did not load')
+  const t = start(pty, [join(ROOT, 'bin', 'run.js'), ...args], {...env, NO_COLOR: '1'}, process.execPath, cwd)
+  try {
+    await t.waitFor(ready)
+    t.type('q')
+    const {exitCode} = await t.exited
+    return {stdout: t.output(), stderr: t.output(), code: exitCode, signal: null}
+  } finally {
+    t.p.kill()
+  }
+}
 
 function examplesOf(id: string): string[] {
   return (manifest.commands[id].examples ?? []).map((e) => (typeof e === 'string' ? e : e.command))
@@ -153,7 +169,9 @@ describe('help examples (each one runs, on the demo data and the fake cloud)', f
       const untilStopped = UNTIL_STOPPED.find((u) => u.match.test(command))
       const r = untilStopped
         ? await runUntilReady(args, env, work.dir, untilStopped.ready)
-        : await runCli(args, {env, cwd: work.dir, input: INPUT[id], timeoutMs: 120_000})
+        : FULL_SCREEN[id]
+          ? await runInTerminal(args, env, work.dir, FULL_SCREEN[id])
+          : await runCli(args, {env, cwd: work.dir, timeoutMs: 120_000})
       const want = untilStopped ? 130 : (EXPECTED_CODE[command] ?? 0)
       if (r.code !== want) failures.push(`${command}\n  exit ${r.code} (want ${want})\n  ${(r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n  ')}`)
     }

@@ -4,68 +4,10 @@
  * exit 2. What the app draws is read back from the terminal output with the escape codes taken out.
  */
 import {expect} from 'chai'
-import {createRequire} from 'node:module'
 import {join} from 'node:path'
 
 import {ROOT, runCli, tempHome} from '../support/cli.js'
-
-type Pty = typeof import('@lydell/node-pty')
-type PtyProcess = ReturnType<Pty['spawn']>
-
-function loadPty(): Pty | undefined {
-  try {
-    return createRequire(import.meta.url)('@lydell/node-pty') as Pty
-  } catch {
-    return undefined
-  }
-}
-
-/** The text of the terminal output: escape sequences out, so that words can be looked for. */
-function plain(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\u001b\[[0-9;?<>=]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)|\u001b[()][0-9A-Za-z]|\u001b[=>78]/g, '')
-}
-
-interface Term {
-  p: PtyProcess
-  mark(): number
-  /** Waits until the output after `from` shows the text (no timing is asserted: the limit only ends a hung run). */
-  waitFor(what: RegExp, from?: number): Promise<string>
-  type(text: string): void
-  exited: Promise<{exitCode: number}>
-  output(): string
-}
-
-function start(pty: Pty, args: string[], env: NodeJS.ProcessEnv, command = process.execPath): Term {
-  const clean = {...process.env, ...env}
-  // Ink draws only the last frame when it thinks it runs in CI: this is a real terminal.
-  delete clean.CI
-  delete clean.CONTINUOUS_INTEGRATION
-  const p = pty.spawn(command, args, {name: 'xterm-256color', cols: 120, rows: 32, cwd: ROOT, env: clean as Record<string, string>})
-  let out = ''
-  p.onData((d) => (out += d))
-  const exited = new Promise<{exitCode: number}>((resolve) => p.onExit((e) => resolve({exitCode: e.exitCode})))
-  let done = false
-  void exited.then(() => (done = true))
-  return {
-    p,
-    exited,
-    output: () => plain(out),
-    mark: () => out.length,
-    async waitFor(what, from = 0) {
-      const deadline = Date.now() + 90_000
-      for (;;) {
-        const seen = plain(out.slice(from))
-        if (what.test(seen)) return seen
-        if (done || Date.now() > deadline) throw new Error(`never saw ${what}${done ? ' (exited)' : ''}; last output:\n${seen.slice(-2500)}`)
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    },
-    type(text) {
-      p.write(text)
-    },
-  }
-}
+import {loadPty, start} from '../support/pty.js'
 
 const ESC = '\u001b'
 const DOWN = '\u001b[B'

@@ -48,7 +48,7 @@ function fakeData(n: number): ExploreData & {calls: {view: View; after?: Explore
       return all.filter((r) => matches(view, r)).length
     },
     async top(view: View, field: string): Promise<GroupResult> {
-      return {by: field, rows: [{value: '192.0.2.7', flows: 3, bytes: 100}], missing: 0, records: 3, groups: 1}
+      return {by: field, rows: [{value: '192.0.2.7', flows: 3, bytes: 100}], missing: 0, records: 3, groups: 1, merged: 0}
     },
     async why(): Promise<WhyRejectedResult> {
       throw new Error('no VPC configuration in this test')

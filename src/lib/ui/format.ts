@@ -99,3 +99,23 @@ export function portLabel(port: unknown): string {
   const name = typeof port === 'number' ? PORT_NAMES[port] : undefined
   return name ? `${port}/${name}` : String(port)
 }
+
+/**
+ * Words wrapped to `width` (Infinity: one line), later lines indented by `indent` spaces — so a long line for people
+ * never wraps in the terminal mid-word (doctor's checks and fixes). A word longer than a line stays whole.
+ */
+export function wrapText(text: string, width: number, indent: number, first = 0): string[] {
+  if (!Number.isFinite(width)) return [text]
+  const lines: string[] = []
+  let line = ''
+  let room = Math.max(10, width - first)
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line)
+      line = word
+      room = Math.max(10, width - indent)
+    } else line = line ? `${line} ${word}` : word
+  }
+  lines.push(line)
+  return lines.map((l, i) => (i === 0 ? l : ' '.repeat(indent) + l))
+}

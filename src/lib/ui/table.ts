@@ -81,7 +81,8 @@ export function fitLayout<R>(columns: Column<R>[], natural: (index: number, form
     } else if ('drop' in step) {
       if (shown.filter(Boolean).length > 1) shown[i] = false
     } else {
-      const min = columns[i].fill?.min ?? columns[i].min ?? 4
+      // A bar is never cut below its head (the head says what the bar measures).
+      const min = columns[i].fill ? Math.max(columns[i].fill!.min, visibleLength(headOf(columns[i], form[i]))) : columns[i].min ?? 4
       widths[i] = Math.max(min, Math.min(widths[i], widths[i] - (total() - width)))
     }
   }
@@ -182,4 +183,14 @@ export function renderTable<R>(columns: Column<R>[], rows: R[], c: ChalkInstance
   const layout = fitLayout(columns, natural, options)
   const box = new BoxRenderer(columns, layout, c, options.width)
   return (box.top() + rows.map((r) => box.row(r)).join('') + box.bottom()).replace(/\n$/, '')
+}
+
+/**
+ * A table of plain text cells under heads (setup, teardown, alert list): fitted like the others; the columns listed in
+ * `cut` give way first (ending in `…`, --wide shows them whole), then columns are dropped from the right.
+ */
+export function textTable(heads: string[], rows: string[][], c: ChalkInstance, options: {width?: number; cut?: string[]} = {}): string {
+  const columns: Column<string[]>[] = heads.map((head, i) => ({id: head, head, min: 8, cell: (r) => (r[i] ?? '').replace(/\s*\n\s*/g, ', ')}))
+  const steps: Step[] = [...(options.cut ?? []).map((id) => ({cut: id})), ...heads.slice(1).reverse().map((id) => ({cut: id}))]
+  return renderTable(columns, rows, c, {width: options.width, maxCell: Number.POSITIVE_INFINITY, steps})
 }

@@ -38,6 +38,8 @@ export interface SearchResult {
 }
 
 export default class Search extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Search flow-log records with the Log Analysis query language, locally'
 
   static description = `Runs a Log Analysis (LogDNA/Mezmo) query over the records in the local index, with the same results Log Analysis
@@ -109,6 +111,7 @@ an exact match.`
     })
     for (const w of compiled.warnings) this.term.warn(w)
     for (const w of await checkSearchInput(this.home, {query: args.query, strict: flags.strict, fields, sortField: parseSort(flags.sort)?.field})) this.term.warn(w)
+    if (flags.follow) await this.useOwnIndex()
     if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
     const sort = parseSort(flags.sort) ?? defaultSort(this.jsonEnabled() ? 'json' : flags.output, flags.limit)
     // --remote cloud-logs: the records come from Cloud Logs instead of the index (docs/sinks.md §8.3).

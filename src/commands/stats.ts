@@ -16,6 +16,8 @@ import {unicodeEnabled} from '../lib/ui/bars.js'
 import {tableFlags, timeFlags} from '../lib/ui/flags.js'
 
 export default class Stats extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Accepted and rejected over time, top talkers, top rejected ports and sources'
 
   static description = `A summary of the records a query matches: accepted and rejected flows per interval as a sparkline and a

@@ -32,6 +32,8 @@ export interface TopResult {
 }
 
 export default class Top extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Top values of any field: flows and bytes per value'
 
   static description = `Counts the records that match a query per value of a field, with their bytes

@@ -43,9 +43,12 @@ export default class Search extends BaseCommand {
   static summary = 'Search flow-log records with the Log Analysis query language, locally'
 
   static description = `Runs a Log Analysis (LogDNA/Mezmo) query over the records in the local index, with the same results Log Analysis
-gives on the lines flowlog forward sends. Field clauses (target_ip:10.240.0.4), operators := := :== :===,
-lists [a,b], groups f:(>=400 <500 -404), comparators, existence f:*, bare words over the whole line, and CIDR
-blocks on IP fields (initiator_ip:92.63.0.0/16, local only).
+gives on the lines flowlog forward sends. Field clauses (target_ip:10.240.0.4), operators : := :== :===,
+lists [a,b], groups target_port:(>=1024 <49152 -3389), comparators, existence f:*, bare words over the whole line,
+and CIDR blocks on IP fields (initiator_ip:92.63.0.0/16, local only).
+Newest records first; --sort time:asc for oldest first (an export, --limit 0 as ndjson or csv, is oldest first).
+The table fits the terminal (or $COLUMNS): names, packets, direction, bytes and protocol give way first; --wide
+shows every column.
 Note: OR binds tighter than AND here, as in Log Analysis: 'a b OR c' means a AND (b OR c).
 A value matches by word prefix: target_ip:10.240.0.4 also matches 10.240.0.45; use target_ip:==10.240.0.4 for
 an exact match.`

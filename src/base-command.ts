@@ -63,7 +63,7 @@ export abstract class BaseCommand extends Command {
     process.on('SIGTERM', this.signalHandler)
     const elsewhere = this.argv.some((a) => /^(--source|--remote|--follow|-f|--sql)(=|$)/.test(a))
     if ((this.constructor as typeof BaseCommand).readsIndex && this.home.index === 'demo' && !elsewhere) {
-      this.term.hint("reading the demo's index (flowlog demo); flowlog pull goes back to your own, flowlog index info says what it holds")
+      this.term.hint("reading the demo's index (flowlog pull goes back to yours; flowlog index info)")
     }
   }
 

@@ -1,6 +1,6 @@
 import {Command, Errors, type Interfaces} from '@oclif/core'
 
-import {type Home, resolveHome} from './lib/config/home.js'
+import {type Home, resolveHome, useIndex} from './lib/config/home.js'
 import {runInterruptHooks} from './lib/interrupt.js'
 import {ExitCode, FlowlogError, InterruptedError, PartialFailureError, redact, UsageError} from './lib/errors.js'
 import type {TimeWindow} from './lib/records/time.js'
@@ -26,6 +26,9 @@ export abstract class BaseCommand extends Command {
    * second one exits at once. Other commands exit 130 at the first signal.
    */
   static gracefulInterrupt = false
+
+  /** Commands that read the index say so when it is the demo's (docs/cli.md, "Indexes"). */
+  static readsIndex = false
 
   protected term!: Terminal
   protected home!: Home
@@ -58,6 +61,15 @@ export abstract class BaseCommand extends Command {
     }
     process.on('SIGINT', this.signalHandler)
     process.on('SIGTERM', this.signalHandler)
+    const elsewhere = this.argv.some((a) => /^(--source|--remote|--follow|-f|--sql)(=|$)/.test(a))
+    if ((this.constructor as typeof BaseCommand).readsIndex && this.home.index === 'demo' && !elsewhere) {
+      this.term.hint("reading the demo's index (flowlog pull goes back to yours; flowlog index info)")
+    }
+  }
+
+  /** Loading from a source goes into your own index, which is then the one in use (not the demo's). */
+  protected async useOwnIndex(): Promise<void> {
+    if (this.home.index !== 'own') this.home = await useIndex(this.home, 'own')
   }
 
   async finally(err: Error | undefined): Promise<void> {
@@ -79,6 +91,7 @@ export abstract class BaseCommand extends Command {
    * could not be loaded are named, the command goes on with the rest, and the exit code becomes 5.
    */
   protected async pullSourceFirst(flags: SourceFlagValues, window: TimeWindow, doing: string): Promise<void> {
+    await this.useOwnIndex()
     this.term.startSpinner(`pulling from ${flags.source}`)
     this.gracefulNow = true
     try {

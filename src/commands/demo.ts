@@ -11,8 +11,8 @@ export default class Demo extends BaseCommand {
   static description = `Writes realistic flow-log objects for the scenario of IBM's blog "How to use Flow Logs for VPC to monitor network
 traffic and troubleshoot connectivity": vsi1 (10.240.0.4, public through a floating IP, its security groups allow
 TCP 3000 only) and vsi2 (10.240.64.4, private), internet scanners, and a laptop (24.22.68.94) whose SSH is
-rejected. The objects are laid out like the COS bucket, loaded into the local index, and the blog's investigation
-is printed as next steps.`
+rejected. The objects are laid out like the COS bucket, loaded into an index of the demo's own (never mixed with
+pulled data; the other commands read it until the next pull), and the blog's investigation is printed as next steps.`
 
   static examples = [
     {description: 'Write two hours of the scenario into the flowlog home and load them', command: '<%= config.bin %> demo'},
@@ -36,7 +36,8 @@ is printed as next steps.`
       writeSnapshot: writeDemoSnapshot,
       onProgress: (t) => this.term.progress(t),
     })
-    this.term.stopSpinner(`${plural(result.objects, 'object')} with ${plural(result.records, 'record')} written to ${result.dir} and loaded`)
+    this.term.stopSpinner(`${plural(result.objects, 'object')} with ${plural(result.records, 'record')} written to ${result.dir} and loaded into the demo's own index`)
+    this.term.hint("search, top, stats and the others read the demo's index until the next flowlog pull; flowlog index reset empties it")
     if (!this.jsonEnabled()) {
       const c = this.term.c
       this.term.out(`\n${c.bold('Investigate it the way the blog does:')}\n`)

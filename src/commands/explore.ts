@@ -9,6 +9,8 @@ import {nearest} from '../lib/suggest.js'
 import type {ExploreSummary} from '../lib/ui/explore/run.js'
 
 export default class Explore extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Investigate in a full-screen terminal app: query, scroll, look at a record, pivot'
 
   static description = `A full-screen app over the local index (it needs a terminal; use search in scripts and pipes). Type a query

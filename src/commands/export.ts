@@ -9,6 +9,8 @@ import {formatBytes, formatCount} from '../lib/ui/format.js'
 export type {ExportResult} from '../lib/export/index.js'
 
 export default class Export extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Export the index as Parquet (Hive layout date=/hour=) for lakehouse engines, or print their CREATE TABLE'
 
   static description = `Writes the records of the local index (or those a query and --since/--until select) as Parquet files

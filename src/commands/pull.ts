@@ -34,6 +34,7 @@ reason and the exit code is 5; every good object is still loaded.`
 
   async run(): Promise<PullSummary> {
     const {flags} = await this.parse(Pull)
+    await this.useOwnIndex()
     const t = this.term
     const render = (s: PullSummary) => {
       t.stopSpinner()

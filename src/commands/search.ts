@@ -6,14 +6,16 @@ import {type FlagShape, protectQueryWords, strictFlag} from '../query-argv.js'
 import {checkSearchInput} from '../lib/store/query-fields.js'
 import {readConfig} from '../lib/config/settings.js'
 import type {JsonObject} from '../lib/records/object.js'
-import {isoTime} from '../lib/ui/format.js'
+import {formatCount} from '../lib/ui/format.js'
 import {checkQueryLength} from '../lib/query/index.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
-import {anyPrefixMatch, copyLines, countMatches, parseSort, searchRecords} from '../lib/store/search.js'
+import {parseSort} from '../lib/store/search.js'
+import {defaultSort, runSearch} from '../lib/store/search-run.js'
 import {openStore} from '../lib/store/store.js'
-import {csvHeader, csvRow, DEFAULT_CSV_FIELDS, project, recordColumns, type RecordOutput, TableStream} from '../lib/ui/records.js'
+import {type RecordOutput, RecordWriter} from '../lib/ui/records.js'
+import {tableFlags, timeFlags} from '../lib/ui/flags.js'
 import {runSearchFollow} from '../lib/follow/search.js'
 import {loadNames} from '../lib/names.js'
 import {phase} from '../lib/profile.js'
@@ -36,12 +38,17 @@ export interface SearchResult {
 }
 
 export default class Search extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Search flow-log records with the Log Analysis query language, locally'
 
   static description = `Runs a Log Analysis (LogDNA/Mezmo) query over the records in the local index, with the same results Log Analysis
-gives on the lines flowlog forward sends. Field clauses (target_ip:10.240.0.4), operators := := :== :===,
-lists [a,b], groups f:(>=400 <500 -404), comparators, existence f:*, bare words over the whole line, and CIDR
-blocks on IP fields (initiator_ip:92.63.0.0/16, local only).
+gives on the lines flowlog forward sends. Field clauses (target_ip:10.240.0.4), operators : := :== :===,
+lists [a,b], groups target_port:(>=1024 <49152 -3389), comparators, existence f:*, bare words over the whole line,
+and CIDR blocks on IP fields (initiator_ip:92.63.0.0/16, local only).
+Newest records first; --sort time:asc for oldest first (an export, --limit 0 as ndjson or csv, is oldest first).
+The table fits the terminal (or $COLUMNS): names, packets, direction, bytes and protocol give way first; --wide
+shows every column.
 Note: OR binds tighter than AND here, as in Log Analysis: 'a b OR c' means a AND (b OR c).
 A value matches by word prefix: target_ip:10.240.0.4 also matches 10.240.0.45; use target_ip:==10.240.0.4 for
 an exact match.`
@@ -66,7 +73,7 @@ an exact match.`
     ...windowFlags,
     limit: Flags.integer({description: 'at most this many records (0 = no limit)', default: 100, min: 0}),
     fields: Flags.string({description: 'only these fields, comma-separated', helpValue: 'a,b,c'}),
-    sort: Flags.string({description: 'sort by a field (default: record time)', helpValue: 'FIELD[:asc|desc]'}),
+    sort: Flags.string({description: 'sort by a field; default newest first (time:desc), oldest first (time:asc) for --limit 0 as ndjson or csv', helpValue: 'FIELD[:asc|desc]'}),
     output: Flags.string({char: 'o', description: 'output format', options: ['table', 'json', 'ndjson', 'csv'], default: 'table'}),
     hostname: Flags.string({description: 'the envelope host records get (as forward sends them)', default: 'flowlog'}),
     app: Flags.string({description: 'the envelope app records get (as forward sends them)', default: 'vpc-flowlogs'}),
@@ -74,6 +81,8 @@ an exact match.`
     'level-by-action': Flags.boolean({description: 'envelope level WARN for rejected and INFO for accepted (as forward --level-by-action)'}),
     follow: Flags.boolean({char: 'f', description: 'print the latest --limit matches, then keep pulling new objects from the source and print new matches until Ctrl-C'}),
     interval: Flags.string({description: 'with --follow: how often to pull new objects (default 30s)', helpValue: 'DURATION', dependsOn: ['follow']}),
+    ...tableFlags,
+    ...timeFlags,
     ...strictFlag,
     sql: Flags.string({description: 'print the SQL the query compiles to over the exported Parquet table (flowlog export) instead of searching', options: ['duckdb', 'presto', 'spark']}),
     table: Flags.string({description: 'with --sql: the table name (default flow_logs)', helpValue: 'NAME', dependsOn: ['sql']}),
@@ -105,8 +114,9 @@ an exact match.`
     })
     for (const w of compiled.warnings) this.term.warn(w)
     for (const w of await checkSearchInput(this.home, {query: args.query, strict: flags.strict, fields, sortField: parseSort(flags.sort)?.field})) this.term.warn(w)
+    if (flags.follow) await this.useOwnIndex()
     if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
-    const sort = parseSort(flags.sort)
+    const sort = parseSort(flags.sort) ?? defaultSort(this.jsonEnabled() ? 'json' : flags.output, flags.limit)
     // --remote cloud-logs: the records come from Cloud Logs instead of the index (docs/sinks.md §8.3).
     const remote = flags.remote ? await remoteSearch({...remoteOptions(flags), query: args.query, window, sort, limit: flags.limit, env: process.env, config: await readConfig(this.home), userAgent: `flowlog/${this.config.version}`}) : undefined
     if (remote?.capped) this.term.warn(`Cloud Logs returned its maximum of results: narrow --since/--until for the rest`)
@@ -123,70 +133,25 @@ an exact match.`
     try {
       const totals = store ? await store.totals() : {records: 1, irregular: 0}
       if (store && totals.records === 0 && (await this.indexIsEmpty(store))) return result
-      const spec = {...compiled.spec, window, sort, limit: flags.limit, hasIrregular: totals.irregular > 0}
-      const hint = ipPrefixHint(compiled)
-      let prefixSeen = false
-      let table: TableStream | undefined
-      let emitted = 0
-      // NDJSON into a pipe: DuckDB writes the lines itself (no trip through JavaScript).
-      let direct: number | undefined
-      try {
-        direct = store && output === 'ndjson' && !fields && stdoutIsPipe() ? await copyLines(store, spec, '/dev/stdout') : undefined
-      } catch (error) {
-        // The reader went away (`| head`): like any Unix filter, stop quietly.
-        if (/broken pipe|EPIPE/i.test((error as Error).message)) return result
-        // /dev/stdout cannot be opened here (some sandboxes): nothing was written, stream through JavaScript instead.
-        if (!/cannot open|could not open|no such file|permission denied/i.test((error as Error).message)) throw error
-      }
-      if (direct !== undefined) {
-        emitted = direct
-        if (hint) prefixSeen = await anyPrefixMatch(store!, spec, compiled.ipPrefixClauses)
-      }
       const out = this.term.bufferedWriter()
-      if (output === 'csv') out.write(csvHeader(fields ?? DEFAULT_CSV_FIELDS) + '\n')
-      if (output === 'json') out.write('[')
-      phase('totals')
-      if (direct === undefined) for await (const m of remote ? remote.records : searchRecords(store!, spec)) {
-        if (emitted === 0) phase('first match')
-        // The prefix hint looks at the first records only: enough to notice, cheap on big results.
-        const checkHint = hint !== undefined && !prefixSeen && emitted < 1000
-        const needRow = output !== 'ndjson' || fields !== undefined || checkHint
-        const row = m.row ?? (needRow ? (JSON.parse(m.line) as JsonObject) : undefined)
-        if (checkHint && row && hint.matchedByPrefix(row)) prefixSeen = true
-        switch (output) {
-          case 'ndjson':
-            out.write((fields ? JSON.stringify(project(row!, fields)) : m.line) + '\n')
-            break
-          case 'json':
-            out.write((emitted ? ',\n' : '\n') + JSON.stringify(project(row!, fields)))
-            break
-          case 'csv':
-            out.write(csvRow(row!, fields ?? DEFAULT_CSV_FIELDS) + '\n')
-            break
-          case 'json-doc':
-            result.records.push(project(row!, fields))
-            break
-          default:
-            // The table streams: widths from the first page, then a line per row as it comes.
-            table ??= new TableStream(recordColumns(this.term.c, fields, await names), this.term.c, (t) => out.write(t))
-            table.push(row!, isoTime(m.ts))
-        }
-        emitted++
-      }
-      if (output === 'json') out.write(emitted ? '\n]\n' : ']\n')
-      table?.end()
+      const writer = new RecordWriter({output, fields, c: this.term.c, write: out.write, names, width: this.term.tableWidth(flags.wide), wide: flags.wide, time: {local: flags.local}})
+      const hint = ipPrefixHint(compiled)
+      const ran = await runSearch({
+        store,
+        remote,
+        spec: {...compiled.spec, window, sort, limit: flags.limit, hasIrregular: totals.irregular > 0},
+        writer,
+        directTo: store && output === 'ndjson' && !fields && stdoutIsPipe() ? '/dev/stdout' : undefined,
+        hint,
+        prefixClauses: compiled.ipPrefixClauses,
+        limit: flags.limit,
+      })
       out.flush()
-      phase(`${emitted} rows written`)
-      result.total = emitted
-      // The page is out before the count of all matches is made (the count line goes to stderr after it).
-      if (flags.limit > 0 && emitted >= flags.limit) {
-        result.total = remote ? remote.total : await countMatches(store!, spec)
-        result.truncated = result.total > emitted
-        phase('counted')
-      }
-      if (emitted === 0) this.term.info('no records match')
-      else if (result.truncated) this.term.info(`showing ${emitted} of ${result.total} records (raise --limit, or --limit 0 for all)`)
-      if (prefixSeen && hint) this.term.hint(hint.message)
+      if (ran.closed) return result
+      Object.assign(result, {records: writer.records, total: ran.total, truncated: ran.truncated})
+      if (ran.emitted === 0) this.term.info('no records match')
+      else if (ran.truncated) this.term.info(`showing ${formatCount(ran.emitted)} of ${formatCount(ran.total)} records, ${sort.desc ? 'newest' : 'oldest'} first (raise --limit, or --limit 0 for all)`)
+      if (ran.prefixSeen && hint) this.term.hint(hint.message)
     } finally {
       await store?.close()
     }

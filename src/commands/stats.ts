@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import Table from 'cli-table3'
 
 import {BaseCommand} from '../base-command.js'
 import {type FlagShape, protectQueryWords, strictFlag} from '../query-argv.js'
 import {checkQueryFields} from '../lib/store/query-fields.js'
-import {compileQuery, computeStats, type GroupRow, type StatsResult} from '../lib/analysis/aggregate.js'
+import {compileQuery, computeStats, type StatsResult} from '../lib/analysis/aggregate.js'
 import {mergedNote} from '../lib/analysis/connections.js'
 import {readConfig} from '../lib/config/settings.js'
 import {parseInterval} from '../lib/follow/follow.js'
@@ -12,18 +11,13 @@ import {loadNames, type NameMap} from '../lib/names.js'
 import {parseWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {openStore} from '../lib/store/store.js'
-import {bar, unicodeEnabled} from '../lib/ui/bars.js'
-import {formatBytes, formatCount} from '../lib/ui/format.js'
-import {chunk, sparkline} from '../lib/ui/sparkline.js'
-
-function durationLabel(ms: number): string {
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`
-  return `${ms / 1000}s`
-}
+import {durationLabel, statsReport} from '../lib/ui/aggregates.js'
+import {unicodeEnabled} from '../lib/ui/bars.js'
+import {tableFlags, timeFlags} from '../lib/ui/flags.js'
 
 export default class Stats extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Accepted and rejected over time, top talkers, top rejected ports and sources'
 
   static description = `A summary of the records a query matches: accepted and rejected flows per interval as a sparkline and a
@@ -53,6 +47,8 @@ merged and stderr says how many (docs/connections.md); --raw counts records.`
     top: Flags.integer({description: 'entries in each top list', default: 5, min: 1, max: 100}),
     names: Flags.boolean({description: 'show instance and interface names beside IPs', default: true, allowNo: true}),
     raw: Flags.boolean({description: 'count records: a connection logged at two interfaces counts twice (default: connections)'}),
+    ...tableFlags,
+    ...timeFlags,
     ...strictFlag,
   }
 
@@ -79,69 +75,17 @@ merged and stderr says how many (docs/connections.md); --raw counts records.`
     if (!this.jsonEnabled()) {
       const names = flags.names ? await loadNames(this.home, {config: await readConfig(this.home)}) : undefined
       for (const w of names?.warnings ?? []) this.term.warn(w)
-      this.render(result, names?.names)
+      this.render(result, flags, names?.names)
     }
     return result
   }
 
-  private render(r: StatsResult, names?: NameMap): void {
-    const t = this.term
-    const c = t.c
-    const unicode = unicodeEnabled()
+  private render(r: StatsResult, flags: {wide: boolean; local: boolean}, names?: NameMap): void {
     if (r.totals.records === 0) {
-      t.info('no records match')
+      this.term.info('no records match')
       return
     }
-    t.out(
-      `${c.bold(formatCount(r.totals.records))} records: ${c.green(formatCount(r.totals.accepted))} accepted, ` +
-        `${c.red(formatCount(r.totals.rejected))} rejected` +
-        (r.totals.other ? `, ${formatCount(r.totals.other)} other` : '') +
-        (r.totals.untimed ? `, ${formatCount(r.totals.untimed)} without a time` : ''),
-    )
-    if (r.buckets.length) {
-      const width = 60
-      const max = Math.max(1, ...r.buckets.map((b) => Math.max(b.accepted, b.rejected)))
-      t.out(`\n${c.bold(`per ${durationLabel(r.interval_ms)}`)} ${c.dim(`(${r.since} → ${r.until}; one mark per ${durationLabel(r.interval_ms)}, same scale)`)}`)
-      for (const part of chunk(r.buckets, width)) {
-        t.out(`${c.dim(part[0].start)}`)
-        t.out(`  accepted │${c.green(sparkline(part.map((b) => b.accepted), {unicode, max}))}│`)
-        t.out(`  rejected │${c.red(sparkline(part.map((b) => b.rejected), {unicode, max}))}│`)
-      }
-      if (r.buckets.length <= 48) {
-        const table = new Table({
-          head: ['start', 'accepted', '', 'rejected', ''].map((h) => c.bold(h)),
-          colAligns: ['left', 'right', 'left', 'right', 'left'],
-          style: {head: [], border: [], compact: true},
-          chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
-        })
-        for (const b of r.buckets) {
-          table.push([b.start, formatCount(b.accepted), c.green(bar(b.accepted, max, 20, {unicode})), formatCount(b.rejected), c.red(bar(b.rejected, max, 20, {unicode}))])
-        }
-        t.out(table.toString())
-      }
-    }
-    const list = (title: string, head: string, rows: GroupRow[], measure: 'flows' | 'bytes') => {
-      t.out(`\n${c.bold(title)}`)
-      if (rows.length === 0) {
-        t.out(c.dim('  (none)'))
-        return
-      }
-      const max = Math.max(...rows.map((x) => x[measure]))
-      const table = new Table({
-        head: [head, 'flows', 'bytes', ''].map((h) => c.bold(h)),
-        colAligns: ['left', 'right', 'right', 'left'],
-        style: {head: [], border: [], compact: true},
-        chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
-      })
-      for (const x of rows) {
-        const value = typeof x.value === 'string' ? x.value : JSON.stringify(x.value)
-        const name = typeof x.value === 'string' ? names?.get(x.value) : undefined
-        table.push([name ? `${value} ${c.dim(`(${name})`)}` : value, formatCount(x.flows), formatBytes(x.bytes), c.cyan(bar(x[measure], max, 20, {unicode}))])
-      }
-      t.out(table.toString())
-    }
-    list('Top talkers (by bytes)', 'initiator_ip', r.top_talkers, 'bytes')
-    list('Top rejected target ports', 'target_port', r.top_rejected_ports, 'flows')
-    list('Top rejected sources', 'initiator_ip', r.top_rejected_sources, 'flows')
+    const t = this.term
+    for (const line of statsReport(r, {c: t.c, unicode: unicodeEnabled(), width: t.tableWidth(flags.wide), names, time: {local: flags.local}})) t.out(line)
   }
 }

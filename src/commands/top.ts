@@ -1,5 +1,4 @@
 import {Flags} from '@oclif/core'
-import Table from 'cli-table3'
 
 import {BaseCommand} from '../base-command.js'
 import {compileQuery, topBy} from '../lib/analysis/aggregate.js'
@@ -14,8 +13,10 @@ import {openStore} from '../lib/store/store.js'
 import {strictFlag} from '../query-argv.js'
 import {remoteTop} from '../lib/sinks/remote.js'
 import {remoteFlags, remoteOptions} from '../lib/sinks/remote-flags.js'
-import {bar, unicodeEnabled} from '../lib/ui/bars.js'
-import {formatBytes, formatCount, plural} from '../lib/ui/format.js'
+import {topTable} from '../lib/ui/aggregates.js'
+import {unicodeEnabled} from '../lib/ui/bars.js'
+import {tableFlags} from '../lib/ui/flags.js'
+import {formatCount, plural} from '../lib/ui/format.js'
 
 export interface TopResult {
   by: string
@@ -31,6 +32,8 @@ export interface TopResult {
 }
 
 export default class Top extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Top values of any field: flows and bytes per value'
 
   static description = `Counts the records that match a query per value of a field, with their bytes
@@ -57,6 +60,7 @@ stderr says how many (docs/connections.md); --raw counts records.`
     sort: Flags.string({description: 'order by flows or by bytes', options: ['flows', 'bytes'], default: 'flows'}),
     names: Flags.boolean({description: 'show instance and interface names beside IPs', default: true, allowNo: true}),
     raw: Flags.boolean({description: 'count records: a connection logged at two interfaces counts twice (default: connections)'}),
+    ...tableFlags,
     ...strictFlag,
     ...remoteFlags,
   }
@@ -88,11 +92,11 @@ stderr says how many (docs/connections.md); --raw counts records.`
       }
     }
     if (result.missing > 0) this.term.info(`${plural(result.missing, 'matching record')} without ${flags.by} left out`)
-    if (!this.jsonEnabled()) await this.render(result, flags.names, flags.sort as 'flows' | 'bytes')
+    if (!this.jsonEnabled()) await this.render(result, flags.names, flags.sort as 'flows' | 'bytes', flags.wide)
     return result
   }
 
-  private async render(result: TopResult, withNames: boolean, sort: 'flows' | 'bytes'): Promise<void> {
+  private async render(result: TopResult, withNames: boolean, sort: 'flows' | 'bytes', wide: boolean): Promise<void> {
     const t = this.term
     if (result.rows.length === 0) {
       t.info(result.records === 0 ? 'no records match' : `no matching record has ${result.by}`)
@@ -100,28 +104,8 @@ stderr says how many (docs/connections.md); --raw counts records.`
     }
     const names = withNames && result.rows.some((r) => typeof r.value === 'string') ? (await loadNames(this.home, {config: await readConfig(this.home)})) : undefined
     for (const w of names?.warnings ?? []) t.warn(w)
-    const unicode = unicodeEnabled()
-    const max = Math.max(...result.rows.map((r) => r[sort]))
-    const total = result.records - result.missing
-    const table = new Table({
-      head: ['#', result.by, 'flows', '%', 'bytes', ''].map((h) => t.c.bold(h)),
-      colAligns: ['right', 'left', 'right', 'right', 'right', 'left'],
-      style: {head: [], border: [], compact: true},
-      chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
-    })
-    result.rows.forEach((r, i) => {
-      const name = typeof r.value === 'string' ? names?.names.get(r.value) : undefined
-      const value = typeof r.value === 'string' ? r.value : JSON.stringify(r.value)
-      table.push([
-        String(i + 1),
-        name ? `${value} ${t.c.dim(`(${name})`)}` : value,
-        formatCount(r.flows),
-        total > 0 ? `${((100 * r.flows) / total).toFixed(1)}` : '',
-        formatBytes(r.bytes),
-        t.c.cyan(bar(r[sort], max, 30, {unicode})),
-      ])
-    })
-    t.out(table.toString())
+    const width = this.term.tableWidth(wide)
+    t.out(topTable(result.by, result.rows, result.records - result.missing, sort, {c: t.c, unicode: unicodeEnabled(), width, names: names?.names}))
     const shown = result.rows.length
     if (result.groups > shown) t.info(`top ${shown} of ${formatCount(result.groups)} values of ${result.by} (raise --limit, or --limit 0 for all)`)
   }

@@ -33,6 +33,7 @@ To alert from Log Analysis / Mezmo instead (no machine of yours running), use fl
 
   async run(): Promise<WatchSummary> {
     const {flags} = await this.parse(Watch)
+    await this.useOwnIndex()
     const t = this.term
     try {
       return await runWatch(flags, {

@@ -9,6 +9,8 @@ import {renderApplied, renderApplyPlan, renderUndo, renderWhyRejected} from '../
 export type {WhyRejectedOutput} from '../lib/analysis/why-rejected-flow.js'
 
 export default class WhyRejected extends BaseCommand {
+  static readsIndex = true
+
   static summary = 'Explain why flows were rejected: the blocking layer and rule, the minimal fix, and what it would admit'
 
   static description = `Starts from the rejected records in the local index between --ip (the other end, e.g. your laptop) and --port, groups them per interface, and evaluates them against the VPC configuration the way IBM VPC does: the subnet's network ACL (stateless, ordered, first match wins, implicit deny) on the way in and on the way back, and the union of the interface's security groups (stateful). It names the blocking layer and rule (or says that today's configuration admits the flow, and what that can mean), lists near misses, proposes the smallest fix (one rule for exactly this protocol and port from the observed address, placed before the deciding ACL rule), and replays the window's records against the fix to show what else it would admit.

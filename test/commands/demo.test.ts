@@ -248,7 +248,8 @@ describe('flowlog demo: determinism, re-runs and foreign folders', function () {
       const end = Date.UTC(2026, 0, 15, 12)
       await runDemo({home, hours: 1, seed: 7, end})
       const second = await runDemo({home, hours: 1, seed: 7, end: end + 3_600_000})
-      const store = await openStore(home, {readOnly: true})
+      // The demo's own index is the one in use now (homeAt resolves it again).
+      const store = await openStore(homeAt(t.dir), {readOnly: true})
       try {
         expect(await store.counts()).to.deep.equal({objects: second.objects, records: second.records})
       } finally {

@@ -27,8 +27,8 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf
 
 /** The order the commands' examples run in: each builds on what the earlier ones left (the pipeline, alerts). */
 const ORDER = [
-  'demo', 'search', 'top', 'stats', 'explore', 'export', 'vpc:export', 'why-rejected',
-  'setup', 'doctor', 'pull', 'forward', 'alert:create', 'alert:list', 'alert:delete', 'watch', 'teardown',
+  'demo', 'search', 'top', 'stats', 'index:info', 'explore', 'export', 'vpc:export', 'why-rejected',
+  'setup', 'doctor', 'pull', 'forward', 'alert:create', 'alert:list', 'alert:delete', 'watch', 'teardown', 'index:reset',
 ]
 
 /** Examples that cannot run here, with the reason. Keep this tiny. */

@@ -107,6 +107,6 @@ describe('investigation: names for IPs', function () {
     const c = new Chalk({level: 0})
     const names = namesFromSnapshot(demoVpcSnapshot() as unknown as Record<string, unknown>)
     const table = recordTable([{row: makeRecord({initiator_ip: '24.22.68.94', target_ip: '10.240.0.4'}), time: 't'}], c, undefined, names)
-    expect(table).to.contain('10.240.0.4:22 (flowlogs-vsi1/eth0)')
+    expect(table).to.contain('10.240.0.4:22/ssh (flowlogs-vsi1/eth0)')
   })
 })

@@ -1,4 +1,5 @@
-import {chmod, mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {existsSync, readFileSync} from 'node:fs'
+import {chmod, mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {dirname, join} from 'node:path'
 
@@ -19,10 +20,12 @@ export interface HomeOptions {
 
 export interface Home {
   root: string
-  /** The DuckDB index. */
+  /** The DuckDB index in use: your own, or the demo's after `flowlog demo` (until the next pull). */
   indexPath: string
-  /** Lock file guarding the index against two writers. */
+  /** Lock file guarding the index in use against two writers. */
   lockPath: string
+  /** Which index is in use. */
+  index: IndexName
   /** Settings (may hold secrets: 0600). */
   configPath: string
   /** Resumable setup state (ids of created resources). */
@@ -33,6 +36,36 @@ export interface Home {
   cacheDir: string
   /** Default folder for `flowlog demo`. */
   demoDir: string
+}
+
+/** Your own index (what pull loads) or the demo's (what `flowlog demo` writes): docs/cli.md, "Indexes". */
+export type IndexName = 'own' | 'demo'
+
+/** The file that says the demo's index is in use (written by `flowlog demo`, removed by pull and index reset). */
+export const indexInUsePath = (root: string): string => join(root, 'index-in-use')
+
+/** The same home with `name`'s index in use (its path and its lock). */
+export function withIndex(home: Home, name: IndexName): Home {
+  return name === 'demo'
+    ? {...home, index: 'demo', indexPath: join(home.root, 'demo.duckdb'), lockPath: join(home.root, 'demo.lock')}
+    : {...home, index: 'own', indexPath: join(home.root, 'index.duckdb'), lockPath: join(home.root, 'index.lock')}
+}
+
+function indexInUse(root: string): IndexName {
+  const path = indexInUsePath(root)
+  if (!existsSync(path)) return 'own'
+  try {
+    return readFileSync(path, 'utf8').trim() === 'demo' ? 'demo' : 'own'
+  } catch {
+    return 'own'
+  }
+}
+
+/** Make `name`'s index the one commands read; returns the home with it in use. */
+export async function useIndex(home: Home, name: IndexName): Promise<Home> {
+  if (name === 'demo') await writeFileAtomic(indexInUsePath(home.root), 'demo\n')
+  else await rm(indexInUsePath(home.root), {force: true})
+  return withIndex(home, name)
 }
 
 export function resolveHome(options: HomeOptions = {}): Home {
@@ -47,16 +80,18 @@ export function resolveHome(options: HomeOptions = {}): Home {
     const configDir = options.configDir ?? join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'flowlog')
     configPath = join(configDir, 'config.json')
   }
-  return {
+  const home: Home = {
     root,
     indexPath: join(root, 'index.duckdb'),
     lockPath: join(root, 'index.lock'),
+    index: 'own',
     configPath,
     statePath: join(root, 'state.json'),
     checkpointsDir: join(root, 'checkpoints'),
     cacheDir: join(root, 'cache'),
     demoDir: join(root, 'demo'),
   }
+  return withIndex(home, indexInUse(root))
 }
 
 export async function ensureDir(path: string): Promise<void> {

@@ -3,7 +3,7 @@ import {mkdir, readdir, rm, writeFile} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
 import type {Home} from '../config/home.js'
-import {writeJsonFile} from '../config/home.js'
+import {useIndex, withIndex, writeJsonFile} from '../config/home.js'
 import {UsageError} from '../errors.js'
 import {FolderSource} from '../sources/folder.js'
 import {type PullSummary, pullObjects} from '../sources/pull.js'
@@ -79,16 +79,17 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoResult> {
   options.onProgress?.(`writing demo flow logs to ${dir}`)
   const written = await writeDemoFolder(dir, options)
   options.onProgress?.(`loading ${written.objects} objects into the index`)
-  const store = await openStore(options.home)
+  // The demo has an index of its own, made afresh: it never mixes with pulled data (docs/cli.md, "Indexes").
+  const home = withIndex(options.home, 'demo')
+  for (const suffix of ['', '.wal']) await rm(home.indexPath + suffix, {force: true})
+  const store = await openStore(home)
   let pull: PullSummary
   try {
-    const source = new FolderSource(dir)
-    // The demo rewrites its folder: what an earlier demo loaded from it is gone.
-    await store.removeSource(source.id)
-    pull = await pullObjects(source, store, {})
+    pull = await pullObjects(new FolderSource(dir), store, {})
   } finally {
     await store.close()
   }
+  await useIndex(home, 'demo')
   const snapshot = options.writeSnapshot ? await options.writeSnapshot(options.home) : undefined
   await writeJsonFile(join(options.home.root, 'demo.json'), {dir, objects: written.objects, records: written.records, at: new Date().toISOString()})
   return {dir, objects: written.objects, records: written.records, pull, snapshot, nextSteps: DEMO_NEXT_STEPS}

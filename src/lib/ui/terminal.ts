@@ -56,6 +56,19 @@ export class Terminal {
     return Boolean(process.stdin.isTTY && this.stderr.isTTY) && this.env.CI !== 'true'
   }
 
+  /**
+   * The width tables fit (src/lib/ui/table.ts): Infinity with --wide; else $COLUMNS when set, the terminal's width on a
+   * TTY, Infinity when stdout is a file or a pipe (nothing wraps there).
+   */
+  tableWidth(wide = false): number {
+    if (wide) return Number.POSITIVE_INFINITY
+    const env = Number(this.env.COLUMNS)
+    if (Number.isInteger(env) && env > 0) return env
+    const cols = (this.stdout as {columns?: number}).columns
+    if (this.stdout.isTTY && typeof cols === 'number' && cols > 0) return cols
+    return Number.POSITIVE_INFINITY
+  }
+
   /** Data on stdout. */
   out(text: string): void {
     this.pauseSpinner()

@@ -5,6 +5,7 @@
  *   - start-up (`flowlog --version`)
  *   - COS pull from a loopback server, and forward to a loopback ingest server (when those modules are present)
  *   - interactive latency (#13): first page of four queries, top, stats, a 20,000-row table, each against --version
+ *   - export (#14): flowlog export --format parquet of the index: time, peak RSS, read_parquet count
  * BENCH_RECORDS / BENCH_OBJECTS size the data set (e.g. BENCH_RECORDS=2000000 BENCH_OBJECTS=4000; 10M = 10000000 and
  * 20000); BENCH_ONLY=page,version,… picks the parts.
  */
@@ -28,8 +29,8 @@ function report(name: string, value: string): void {
   process.stdout.write(`${name.padEnd(58)} ${value}\n`)
 }
 
-async function cli(args: string[], home: string, extraEnv: NodeJS.ProcessEnv = {}) {
-  const r = await runProc(process.execPath, [CLI, ...args], {env: {FLOWLOG_HOME: home, NO_COLOR: '1', ...extraEnv}})
+async function cli(args: string[], home: string, extraEnv: NodeJS.ProcessEnv = {}, keepStdout = false) {
+  const r = await runProc(process.execPath, [CLI, ...args], {env: {FLOWLOG_HOME: home, NO_COLOR: '1', ...extraEnv}, keepStdout})
   if (r.code !== 0 && r.code !== 5) throw new Error(`flowlog ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 2000)}`)
   return r
 }
@@ -147,6 +148,25 @@ const r = await c.runAndReadAll('select count(*) from t'); console.log(String(r.
       page[name] = {ms: r.ms, overVersionMs: r.ms - version, peakRssMb: r.rss}
     }
     figures.page = page
+  }
+
+  if (want('export')) {
+    // docs/lakehouse.md §4: `flowlog export --out DIR --format parquet` of the bench index: time, peak RSS, and the
+    // Parquet counted back by DuckDB's read_parquet(hive_partitioning).
+    if (!existsSync(join(home, 'index.duckdb'))) await cli(['pull', '--source', BUCKET], home)
+    const out = join(DATA, 'parquet')
+    const r = await cli(['export', '--out', out, '--format', 'parquet', '--json'], home, {}, true)
+    const s = JSON.parse(r.stdout || '{}') as {rows?: number; files?: number; bytes?: number}
+    const script = `import {DuckDBInstance} from '@duckdb/node-api'
+const c = await (await DuckDBInstance.create(':memory:')).connect()
+const r = await c.runAndReadAll("SELECT count(*) FROM read_parquet('${out}/**/*.parquet', hive_partitioning = true)"); console.log(String(r.getRows()[0][0]))`
+    const scriptPath = join(ROOT, 'bench', '.duck-count.mjs')
+    writeFileSync(scriptPath, script)
+    const d = await runProc(process.execPath, [scriptPath], {keepStdout: true})
+    rmSync(scriptPath, {force: true})
+    report(`export --out DIR --format parquet (${meta.records} records)`, `${(r.ms / 1000).toFixed(2)} s, ${s.files} files, ${((s.bytes ?? 0) / 1e6).toFixed(1)} MB, peak RSS ${r.peakRssMb} MB; read_parquet counts ${d.stdout.trim()}`)
+    figures.export = {seconds: r.ms / 1000, peakRssMb: r.peakRssMb, files: s.files, bytes: s.bytes, rows: s.rows, readParquetCount: Number(d.stdout.trim())}
+    rmSync(out, {recursive: true, force: true})
   }
 
   if (want('cos') && existsSync(join(ROOT, 'bench', 'cos.ts'))) {

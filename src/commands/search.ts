@@ -8,7 +8,7 @@ import {readConfig} from '../lib/config/settings.js'
 import type {JsonObject} from '../lib/records/object.js'
 import {formatCount} from '../lib/ui/format.js'
 import {checkQueryLength} from '../lib/query/index.js'
-import {parseWindow} from '../lib/records/time.js'
+import {parseWindow, type TimeWindow} from '../lib/records/time.js'
 import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {compileSearch, ipPrefixHint} from '../lib/store/query-search.js'
 import {parseSort} from '../lib/store/search.js'
@@ -90,11 +90,11 @@ an exact match.`
   }
 
   /** --sql: docs/lakehouse.md §3. */
-  private async printSql(query: string, flags: {sql?: string; table?: string; hostname: string; app: string; tags?: string; 'level-by-action': boolean}): Promise<SearchResult> {
+  private async printSql(query: string, window: TimeWindow, flags: {sql?: string; table?: string; hostname: string; app: string; tags?: string; 'level-by-action': boolean}): Promise<SearchResult> {
     const {lakeSql, checkDialect} = await import('../lib/export/index.js')
     const tags = flags.tags ? flags.tags.split(',').map((t) => t.trim()).filter(Boolean) : []
     const envelope = {hostname: flags.hostname, app: flags.app, tags, levelByAction: flags['level-by-action']}
-    this.term.out(lakeSql(query, {dialect: checkDialect(flags.sql as string), table: flags.table, envelope}))
+    this.term.out(lakeSql(query, {dialect: checkDialect(flags.sql as string), table: flags.table, envelope, window}))
     return {records: [], truncated: false, total: 0}
   }
 
@@ -103,8 +103,8 @@ an exact match.`
     checkQueryLength(this.argv.join(' '))
     const {argv, flags} = await this.parse(Search, protectQueryWords(this.argv, Search.flags as Record<string, FlagShape>, 'flowlog search'))
     const args = {query: (argv as string[]).join(' ')}
-    if (flags.sql) return this.printSql(args.query, flags)
     const window = parseWindow(flags)
+    if (flags.sql) return this.printSql(args.query, window, flags)
     const fields = flags.fields ? flags.fields.split(',').map((f) => f.trim()).filter(Boolean) : undefined
     const compiled = compileSearch(args.query ?? '', {
       hostname: flags.hostname,

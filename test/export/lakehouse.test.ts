@@ -211,7 +211,7 @@ describe('export: DDL and SQL text of the lakehouse dialects', () => {
     expect(t).to.include("format = 'PARQUET'")
     expect(t).to.include("partitioned_by = ARRAY['date', 'hour']")
     expect(t).to.include("external_location = 's3a://lake/flow-logs/'")
-    expect(t).to.match(/"record_id" VARCHAR,\n  "date" VARCHAR,\n  "hour" VARCHAR\n\)/)
+    expect(t).to.match(/"record_id" VARCHAR,\n  "ts_ms" BIGINT,\n  "date" VARCHAR,\n  "hour" VARCHAR\n\)/)
     expect(t).to.include('"target_port" BIGINT')
   })
   it('spark: USING parquet PARTITIONED BY LOCATION', () => {
@@ -236,6 +236,20 @@ describe('export: DDL and SQL text of the lakehouse dialects', () => {
     expect(q).to.include("RLIKE '(?:\\\\A|")
     expect(q).to.include('split_part(`target_ip`')
     expect(q).to.not.match(/regexp_matches|contains\(|"target_ip"/)
+  })
+  const WINDOW = {since: Date.UTC(2026, 0, 15, 23, 30), until: Date.UTC(2026, 0, 17, 0, 0)}
+  it('--since/--until: date bounds (partition pruning) and exact ts_ms bounds, in each dialect', () => {
+    expect(lakeSql('action:rejected', {dialect: 'duckdb', window: WINDOW})).to.match(
+      new RegExp(`^SELECT \\* FROM "flow_logs" WHERE "date" >= '2026-01-15' AND "date" <= '2026-01-16' AND "ts_ms" >= ${WINDOW.since} AND "ts_ms" < ${WINDOW.until} AND \\(.*"action".*\\)$`),
+    )
+    expect(lakeSql('action:rejected', {dialect: 'presto', window: WINDOW})).to.match(
+      new RegExp(`^SELECT \\* FROM "flow_logs" WHERE "date" >= '2026-01-15' AND "date" <= '2026-01-16' AND "ts_ms" >= ${WINDOW.since} AND "ts_ms" < ${WINDOW.until} AND \\(.*strpos.*\\)$`),
+    )
+    expect(lakeSql('action:rejected', {dialect: 'spark', window: WINDOW})).to.match(
+      new RegExp(`^SELECT \\* FROM \`flow_logs\` WHERE \`date\` >= '2026-01-15' AND \`date\` <= '2026-01-16' AND \`ts_ms\` >= ${WINDOW.since} AND \`ts_ms\` < ${WINDOW.until} AND \\(.*instr.*\\)$`),
+    )
+    expect(lakeSql('', {dialect: 'spark', window: {since: WINDOW.since}})).to.equal(`SELECT * FROM \`flow_logs\` WHERE \`date\` >= '2026-01-15' AND \`ts_ms\` >= ${WINDOW.since}`)
+    expect(lakeSql('', {dialect: 'presto', window: {until: WINDOW.until}})).to.equal(`SELECT * FROM "flow_logs" WHERE "date" <= '2026-01-16' AND "ts_ms" < ${WINDOW.until}`)
   })
   it('match-all is WHERE TRUE', () => {
     expect(lakeSql('', {dialect: 'duckdb'})).to.equal('SELECT * FROM "flow_logs" WHERE TRUE')

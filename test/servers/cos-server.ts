@@ -6,6 +6,7 @@
  *   ListObjects v1 (marker); CommonPrefixes folded at the delimiter and counted toward max-keys, like S3.
  * - Get/Head/Put/Delete object with x-amz-meta-* metadata, Content-Encoding kept, ETag = MD5, bytes served exactly
  *   as stored, single byte ranges.
+ * - Multipart uploads (initiate, upload part, complete with the md5-of-md5s ETag, abort; parts ≥ 5 MiB but the last).
  * - Bucket create/head/delete/list, DeleteObjects (POST ?delete, Content-MD5 required, ≤ 1000 keys).
  * - Auth: `Authorization: Bearer <token>` checked with the fake IAM (test/servers/iam.ts), or AWS SigV4 with the
  *   signature verified for real against the configured HMAC secret. Anonymous requests are refused.
@@ -100,6 +101,8 @@ export interface CosServer {
   addFault(fault: CosFault): void
   clearFaults(): void
   clearLog(): void
+  /** Multipart uploads initiated and neither completed nor aborted. */
+  pendingUploads(): number
   close(): Promise<void>
 }
 
@@ -236,6 +239,16 @@ export async function startCosServer(options: StartCosServerOptions = {}): Promi
   const faults: {fault: CosFault; seen: number}[] = []
   const tokenSecret = randomBytes(16)
   const sockets = new Set<import('node:net').Socket>()
+
+  // Multipart uploads in progress: upload id → what they hold.
+  const uploads = new Map<string, {bucket: string; key: string; contentType?: string; parts: Map<number, {body: Buffer; etag: string}>}>()
+  const needUpload = (id: string, bucket: string, key: string) => {
+    const u = uploads.get(id)
+    if (!u || u.bucket !== bucket || u.key !== key) {
+      throw new S3Failure(404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', {UploadId: id})
+    }
+    return u
+  }
 
   const createBucket = (name: string) => {
     if (!buckets.has(name)) buckets.set(name, {name, created: new Date(now()), objects: new Map()})
@@ -715,6 +728,46 @@ export async function startCosServer(options: StartCosServerOptions = {}): Promi
     // Object operations.
     const b = needBucket(bucketName)
     if (Buffer.byteLength(key) > 1024) throw new S3Failure(400, 'KeyTooLongError', 'Your key is too long')
+    // Multipart upload (S3 API): initiate, upload part, complete, abort. Parts other than the last must be ≥ 5 MiB.
+    if (method === 'POST' && 'uploads' in query) {
+      const id = randomBytes(12).toString('hex')
+      uploads.set(id, {bucket: bucketName, key, contentType: req.headers['content-type'], parts: new Map()})
+      return sendXml(res, 200, `<InitiateMultipartUploadResult xmlns="${XMLNS}"><Bucket>${xmlEscape(bucketName)}</Bucket><Key>${xmlEscape(key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`)
+    }
+    if (query.uploadId !== undefined) {
+      const u = needUpload(query.uploadId, bucketName, key)
+      if (method === 'PUT') {
+        const n = Number(query.partNumber)
+        if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new S3Failure(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {ArgumentName: 'partNumber'})
+        const etag = createHash('md5').update(body).digest('hex')
+        u.parts.set(n, {body, etag})
+        return sendEmpty(res, 200, {etag: `"${etag}"`})
+      }
+      if (method === 'DELETE') {
+        uploads.delete(query.uploadId)
+        return sendEmpty(res, 204)
+      }
+      if (method === 'POST') {
+        const xml = body.toString('utf8')
+        const listed = [...xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
+          n: Number(/<PartNumber>(\d+)<\/PartNumber>/.exec(m[1])?.[1]),
+          etag: xmlUnescape(/<ETag>([\s\S]*?)<\/ETag>/.exec(m[1])?.[1] ?? '').replace(/^"|"$/g, ''),
+        }))
+        if (listed.length === 0) throw new S3Failure(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.')
+        for (let i = 0; i < listed.length; i++) {
+          if (i > 0 && listed[i].n <= listed[i - 1].n) throw new S3Failure(400, 'InvalidPartOrder', 'The list of parts was not in ascending order.')
+          const part = u.parts.get(listed[i].n)
+          if (!part || part.etag !== listed[i].etag) throw new S3Failure(400, 'InvalidPart', 'One or more of the specified parts could not be found.')
+          if (i < listed.length - 1 && part.body.length < 5 * 1024 * 1024) throw new S3Failure(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.')
+        }
+        const parts = listed.map((l) => u.parts.get(l.n)!)
+        const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex')}-${parts.length}`
+        store(b, key, Buffer.concat(parts.map((p) => p.body)), {contentType: u.contentType, etag})
+        uploads.delete(query.uploadId)
+        return sendXml(res, 200, `<CompleteMultipartUploadResult xmlns="${XMLNS}"><Bucket>${xmlEscape(bucketName)}</Bucket><Key>${xmlEscape(key)}</Key><ETag>&quot;${etag}&quot;</ETag></CompleteMultipartUploadResult>`)
+      }
+      throw new S3Failure(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.')
+    }
     switch (method) {
       case 'GET':
       case 'HEAD': {
@@ -799,6 +852,7 @@ export async function startCosServer(options: StartCosServerOptions = {}): Promi
     clearLog() {
       requests.length = 0
     },
+    pendingUploads: () => uploads.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy()

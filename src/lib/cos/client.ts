@@ -319,6 +319,44 @@ export class SdkCosClient implements CosClient {
     await this.send(this.s3.putObject({Bucket: this.bucket, Key: key, Body: body, ContentType: contentType}), signal)
   }
 
+  // ---- uploads (flowlog export --out cos://): docs/lakehouse.md §5 ----
+
+  async createMultipartUpload(key: string, contentType = 'application/octet-stream', signal?: AbortSignal): Promise<string> {
+    const out = await this.send(this.s3.createMultipartUpload({Bucket: this.bucket, Key: key, ContentType: contentType}), signal)
+    if (!out.UploadId) throw new RemoteError(`COS did not return an upload id for ${JSON.stringify(key)}`)
+    return out.UploadId
+  }
+
+  /** One part; returns its ETag (unquoted). */
+  async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<string> {
+    const out = await this.send(this.s3.uploadPart({Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body}), signal)
+    return stripEtag(out.ETag) ?? ''
+  }
+
+  async completeMultipartUpload(key: string, uploadId: string, parts: {partNumber: number; etag: string}[], signal?: AbortSignal): Promise<void> {
+    await this.send(
+      this.s3.completeMultipartUpload({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: {Parts: parts.map((p) => ({PartNumber: p.partNumber, ETag: `"${p.etag}"`}))},
+      }),
+      signal,
+    )
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string, signal?: AbortSignal): Promise<void> {
+    await this.send(this.s3.abortMultipartUpload({Bucket: this.bucket, Key: key, UploadId: uploadId}), signal)
+  }
+
+  /** DeleteObjects, up to 1,000 keys a request. */
+  async deleteObjects(keys: string[], signal?: AbortSignal): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const chunk = keys.slice(i, i + 1000)
+      await this.send(this.s3.deleteObjects({Bucket: this.bucket, Delete: {Objects: chunk.map((Key) => ({Key})), Quiet: true}}), signal)
+    }
+  }
+
   close(): void {
     this.agent.destroy()
   }

@@ -1,7 +1,8 @@
 import {UsageError} from '../errors.js'
 import {isMatchAll, parseQuery, toSql} from '../query/index.js'
 import type {EnvelopeOptions} from '../records/envelope.js'
-import {DIALECTS, EXPORT_FIELDS, LAKE_DIALECTS, type LakeDialectName, inline, quoteIdent} from './dialects.js'
+import type {TimeWindow} from '../records/time.js'
+import {DIALECTS, EXPORT_FIELDS, LAKE_DIALECTS, type LakeDialectName, inline, literal, quoteIdent} from './dialects.js'
 
 /** docs/lakehouse.md §3: `flowlog search QUERY --sql DIALECT` and `flowlog export --ddl DIALECT`. */
 export const DEFAULT_TABLE = 'flow_logs'
@@ -21,14 +22,33 @@ export interface LakeSqlOptions {
   dialect: LakeDialectName
   table?: string
   envelope?: EnvelopeOptions
+  /** --since/--until: the partitions they touch (pruning) and the exact bounds on `ts_ms`. */
+  window?: TimeWindow
+}
+
+/**
+ * The window over the exported table (docs/lakehouse.md §3): `date` bounds let the engine skip partitions, `ts_ms`
+ * (the record time flowlog's --since/--until compare) makes it exact. Records without a time fall outside any window.
+ */
+export function windowWhere(dialect: LakeDialectName, window: TimeWindow | undefined): string[] {
+  const out: string[] = []
+  const day = (ms: number) => literal(dialect, new Date(ms).toISOString().slice(0, 10))
+  const date = quoteIdent(dialect, 'date')
+  const ts = quoteIdent(dialect, 'ts_ms')
+  if (window?.since !== undefined) out.push(`${date} >= ${day(window.since)}`)
+  if (window?.until !== undefined) out.push(`${date} <= ${day(window.until - 1)}`)
+  if (window?.since !== undefined) out.push(`${ts} >= ${window.since}`)
+  if (window?.until !== undefined) out.push(`${ts} < ${window.until}`)
+  return out
 }
 
 /** The SELECT the query compiles to over the exported table (records in time order, like flowlog search). */
 export function lakeSql(query: string, options: LakeSqlOptions): string {
   const d = options.dialect
   const {ast} = parseQuery(query)
-  const where = isMatchAll(ast) ? 'TRUE' : inline(d, ...(Object.values(toSql(ast, options.envelope ?? {}, DIALECTS[d])) as [string, unknown[]]))
-  return `SELECT * FROM ${tableName(d, options.table)} WHERE ${where}`
+  const parts = windowWhere(d, options.window)
+  if (!isMatchAll(ast)) parts.push(`(${inline(d, ...(Object.values(toSql(ast, options.envelope ?? {}, DIALECTS[d])) as [string, unknown[]]))})`)
+  return `SELECT * FROM ${tableName(d, options.table)} WHERE ${parts.length ? parts.join(' AND ') : 'TRUE'}`
 }
 
 export interface DdlOptions {
@@ -52,7 +72,7 @@ export function s3aLocation(location: string): string {
 export function ddl(options: DdlOptions): string {
   const d = options.dialect
   const types = SQL_TYPES[d]
-  const cols = [...EXPORT_FIELDS.map((f) => [f.name, types[f.type]]), ['record_id', types.string]]
+  const cols = [...EXPORT_FIELDS.map((f) => [f.name, types[f.type]]), ['record_id', types.string], ['ts_ms', types.integer]]
   const part = [['date', types.string], ['hour', types.string]]
   const loc = s3aLocation(options.location)
   const t = tableName(d, options.table)

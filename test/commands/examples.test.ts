@@ -27,7 +27,7 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf
 
 /** The order the commands' examples run in: each builds on what the earlier ones left (the pipeline, alerts). */
 const ORDER = [
-  'demo', 'search', 'top', 'stats', 'index:info', 'explore', 'export', 'vpc:export', 'why-rejected',
+  'demo', 'search', 'top', 'stats', 'connections', 'index:info', 'explore', 'export', 'vpc:export', 'why-rejected',
   'setup', 'doctor', 'pull', 'forward', 'alert:create', 'alert:list', 'alert:delete', 'watch', 'teardown', 'index:reset',
 ]
 

@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 
 import {ensureDir} from '../config/home.js'
-import {errorMessage, InterruptedError, PartialFailureError} from '../errors.js'
+import {DiskFullError, errorMessage, InterruptedError, isDiskFull, PartialFailureError} from '../errors.js'
 import {cut, DEFAULT_MAX_OBJECT_BYTES, formatSize} from '../records/limits.js'
 import type {TimeWindow} from '../records/time.js'
 import type {EncodedObject} from '../store/encode.js'
@@ -302,8 +302,18 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       else await store.rollbackLoad()
     }
   }
-  if (fatal) throw fatal
+  // Batch files of a failed or interrupted load are not left behind (a full disk holds 3–10 MB of them).
+  await store.cleanTmp().catch(() => undefined)
   summary.seconds = (Date.now() - started) / 1000
+  const cause = fatal ?? failure
+  if (cause !== undefined && isDiskFull(cause)) {
+    // docs/flow-log-format.md, "What pull accepts and rejects": what was committed stays, the rest is rolled back.
+    throw new DiskFullError(
+      `no space left on the disk holding ${store.home.root} (${cut(errorMessage(cause))}): kept ${summary.objects.loaded} object${summary.objects.loaded === 1 ? '' : 's'} (${summary.records} records) committed before it; the rest was rolled back and the next pull loads it`,
+      {detail: {summary}},
+    )
+  }
+  if (fatal) throw fatal
   if (failure instanceof InterruptedError && options.signal?.aborted) {
     // Interrupted: every whole object appended before the signal was committed; the next pull goes on from there.
     throw new InterruptedError(

@@ -1,11 +1,11 @@
 import type {DuckDBConnection, DuckDBInstance as DuckDBInstanceClass} from '@duckdb/node-api'
 import {createRequire} from 'node:module'
-import {rm} from 'node:fs/promises'
+import {rm, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {ensureDir, type Home} from '../config/home.js'
 import {onInterrupt} from '../interrupt.js'
-import {FlowlogError} from '../errors.js'
+import {DiskFullError, errorMessage, FlowlogError, isDiskFull} from '../errors.js'
 import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
 import {acquireLock, type Lock} from './lock.js'
@@ -20,6 +20,9 @@ const {DuckDBInstance} = createRequire(import.meta.url)('@duckdb/node-api') as t
 type DuckDBInstance = DuckDBInstanceClass
 
 export const SCHEMA_VERSION = 10
+
+/** An index holding no object is well under this size; a larger one is started again (Store.open). */
+const EMPTY_INDEX_BYTES = 2 * 1024 * 1024
 
 
 function ddl(): string[] {
@@ -205,17 +208,42 @@ export class Store {
         }
       }
       phase('duckdb instance')
-      const connection = await instance.connect()
-      const store = new Store(home, instance, connection, lock, readOnly)
-      // Ctrl-C / timeout: the query running now stops at once (src/lib/interrupt.ts).
-      store.unhook = onInterrupt(() => connection.interrupt())
-      if (!readOnly) await store.migrate()
-      else await store.checkVersion()
+      let store = await Store.connect(home, instance, lock, readOnly)
+      if (!readOnly && (await store.holdsNothingButSpace())) {
+        // An index that holds no object but takes space (a load rolled back by a full disk leaves its blocks
+        // allocated): start it again from nothing rather than keep megabytes of free blocks.
+        store.unhook?.()
+        store.connection.closeSync()
+        instance.closeSync()
+        await Promise.all([rm(home.indexPath, {force: true}), rm(`${home.indexPath}.wal`, {force: true})])
+        store = await Store.connect(home, await DuckDBInstance.create(home.indexPath), lock, readOnly)
+      }
       return store
     } catch (error) {
       await lock?.release()
+      if (isDiskFull(error)) {
+        throw new DiskFullError(`no space left on the disk holding ${home.indexPath}: ${errorMessage(error).slice(0, 200)}`, {cause: error})
+      }
       throw error
     }
+  }
+
+  private static async connect(home: Home, instance: DuckDBInstance, lock: Lock | undefined, readOnly: boolean): Promise<Store> {
+    const connection = await instance.connect()
+    const store = new Store(home, instance, connection, lock, readOnly)
+    // Ctrl-C / timeout: the query running now stops at once (src/lib/interrupt.ts).
+    store.unhook = onInterrupt(() => connection.interrupt())
+    if (!readOnly) await store.migrate()
+    else await store.checkVersion()
+    return store
+  }
+
+  /** No object in the index, yet its file (and WAL) take more than an empty index does. */
+  private async holdsNothingButSpace(): Promise<boolean> {
+    const [row] = await this.all(`SELECT count(*) AS n FROM objects`)
+    if (Number(row.n) !== 0) return false
+    const size = async (p: string) => (await stat(p).catch(() => undefined))?.size ?? 0
+    return (await size(this.home.indexPath)) + (await size(`${this.home.indexPath}.wal`)) > EMPTY_INDEX_BYTES
   }
 
   /** A reader cannot migrate: an index written by another version of flowlog must be rebuilt by a pull. */

@@ -8,7 +8,7 @@ import {onInterrupt} from '../interrupt.js'
 import {DiskFullError, errorMessage, FlowlogError, isDiskFull} from '../errors.js'
 import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
-import {acquireLock, type Lock} from './lock.js'
+import {acquireLock, indexHolders, IndexBusyError, type Lock, type LockHolder, registerReader} from './lock.js'
 import {sleep} from '../sleep.js'
 import {phase} from '../profile.js'
 
@@ -92,8 +92,8 @@ export interface ObjectMeta {
 export interface OpenStoreOptions {
   /** Open for reading only (search, why-rejected, top); several readers may run at once. */
   readOnly?: boolean
-  /** Called once when we must wait for another writer. */
-  onWait?: (pid: number) => void
+  /** Called once when we must wait, with who holds the index (and whether it reads or writes), when known. */
+  onWait?: (holder: LockHolder | undefined) => void
   lockWaitMs?: number
 }
 
@@ -176,6 +176,7 @@ export class Store {
     await ensureDir(home.root)
     const readOnly = Boolean(options.readOnly)
     let lock: Lock | undefined
+    let reader: Lock | undefined
     if (!readOnly) lock = await acquireLock(home.lockPath, {waitMs: options.lockWaitMs, onWait: options.onWait})
     try {
       if (readOnly) {
@@ -194,21 +195,21 @@ export class Store {
           instance = await DuckDBInstance.create(home.indexPath, readOnly ? {access_mode: 'READ_ONLY'} : {})
           break
         } catch (error) {
-          if (!isLockConflict(error) || Date.now() > deadline) {
-            throw new FlowlogError(`cannot open the index ${home.indexPath}: ${(error as Error).message}`, 1, {
-              code: 'index_open',
-              suggestions: isLockConflict(error) ? ['Another flowlog command is writing the index; wait for it to finish'] : [],
-            })
-          }
+          if (!isLockConflict(error)) throw new FlowlogError(`cannot open the index ${home.indexPath}: ${(error as Error).message}`, 1, {code: 'index_open', cause: error})
+          // DuckDB's file lock: a writer is blocked by any reader or writer, a reader by a writer.
+          const holders = (await indexHolders(home.lockPath)).filter((h) => !readOnly || h.mode === 'write')
+          if (Date.now() > deadline) throw new IndexBusyError(holders[0])
           if (!told) {
-            options.onWait?.(0)
+            options.onWait?.(holders[0])
             told = true
           }
           await sleep(200)
         }
       }
       phase('duckdb instance')
-      let store = await Store.connect(home, instance, lock, readOnly)
+      // A reader says so, for a writer it blocks (lock.ts).
+      if (readOnly) reader = await registerReader(home.lockPath)
+      let store = await Store.connect(home, instance, lock ?? reader, readOnly)
       if (!readOnly && (await store.holdsNothingButSpace())) {
         // An index that holds no object but takes space (a load rolled back by a full disk leaves its blocks
         // allocated): start it again from nothing rather than keep megabytes of free blocks.
@@ -221,6 +222,7 @@ export class Store {
       return store
     } catch (error) {
       await lock?.release()
+      await reader?.release()
       if (isDiskFull(error)) {
         throw new DiskFullError(`no space left on the disk holding ${home.indexPath}: ${errorMessage(error).slice(0, 200)}`, {cause: error})
       }

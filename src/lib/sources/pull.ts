@@ -95,6 +95,8 @@ function hull(prev: LoadedObjectInfo, window: TimeWindow): TimeWindow {
  */
 export async function pullObjects(source: Source, store: Store, options: PullOptions = {}): Promise<PullSummary> {
   const started = Date.now()
+  // The index key is (keySpace, key): two folders with the same relative key never replace each other.
+  const keySpace = source.keySpace ?? source.id
   const maxBytes = options.maxObjectSize ?? DEFAULT_MAX_OBJECT_BYTES
   const concurrency = Math.max(1, options.concurrency ?? 8)
   const batchObjects = options.batchObjects ?? 100
@@ -118,7 +120,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       elapsedMs: Date.now() - started,
     })
   const window = options.window ?? {}
-  const loaded: Map<string, LoadedObjectInfo> = options.force ? new Map() : await store.loadedObjects()
+  const loaded: Map<string, LoadedObjectInfo> = options.force ? new Map() : await store.loadedObjects(keySpace)
   await store.cleanTmp()
   await ensureDir(store.tmpDir)
   const pool = options.pool ?? new ParsePool(options.workers)
@@ -209,7 +211,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
         }
         if (r.ok) {
           const {obj, window: w} = byOrd.get(r.object.ord)!
-          good.push({encoded: r.object, meta: {source: source.id, etag: obj.etag, size: obj.size, mtime: obj.mtime, window: w}})
+          good.push({encoded: r.object, meta: {source: keySpace, etag: obj.etag, size: obj.size, mtime: obj.mtime, window: w}})
         } else {
           summary.objects.failed++
           summary.failures.push({key: r.key, error: cut(r.error)})

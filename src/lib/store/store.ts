@@ -19,7 +19,7 @@ import {phase} from '../profile.js'
 const {DuckDBInstance} = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api')
 type DuckDBInstance = DuckDBInstanceClass
 
-export const SCHEMA_VERSION = 10
+export const SCHEMA_VERSION = 11
 
 /** An index holding no object is well under this size; a larger one is started again (Store.open). */
 const EMPTY_INDEX_BYTES = 2 * 1024 * 1024
@@ -34,11 +34,11 @@ function ddl(): string[] {
   const recordSelect = (p: string) => RECORD_FIELDS.map((f) => `${p}"${f.name}"`).join(', ')
   return [
     `CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
-    `CREATE TABLE IF NOT EXISTS objects (key VARCHAR PRIMARY KEY, source VARCHAR, etag VARCHAR, size BIGINT, mtime BIGINT,
+    `CREATE TABLE IF NOT EXISTS objects (key VARCHAR NOT NULL, source VARCHAR NOT NULL, etag VARCHAR, size BIGINT, mtime BIGINT,
       records INTEGER, state VARCHAR, warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR,
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols},
-      oid BIGINT, irregular INTEGER)`,
+      oid BIGINT, irregular INTEGER, PRIMARY KEY (source, key))`,
     // Records point at their object by a small integer (oid), not by its ~350-byte key. Canonical rows (README.md),
     // nearly all of them, hold only their typed record columns; the others, with their raw text and raw header
     // columns, are in records_odd.
@@ -48,12 +48,12 @@ function ddl(): string[] {
     `CREATE OR REPLACE VIEW records AS ` +
       `SELECT ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
       `${recordSelect('d.')}, ${HEADER_FIELDS.map((f) => `ob."h_${f.name}" AS "${f.name}"`).join(', ')}, ` +
-      `ob.key AS "key" FROM records_data d JOIN objects ob ON ob.oid = d.oid ` +
+      `ob.key AS "key", d.oid FROM records_data d JOIN objects ob ON ob.oid = d.oid ` +
       `UNION ALL ` +
       `SELECT ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
       `${recordSelect('x.')}, ` +
       `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
-      `ob.key AS "key" FROM records_odd x JOIN objects ob ON ob.oid = x.oid`,
+      `ob.key AS "key", x.oid FROM records_odd x JOIN objects ob ON ob.oid = x.oid`,
   ]
 }
 
@@ -318,9 +318,9 @@ export class Store {
     else await this.connection.run(sql)
   }
 
-  /** What is already loaded, by key, to make loading incremental. */
-  async loadedObjects(): Promise<Map<string, LoadedObjectInfo>> {
-    const rows = await this.all(`SELECT key, etag, size, mtime, win_since, win_until FROM objects`)
+  /** What is already loaded from a source, by key, to make loading incremental. */
+  async loadedObjects(source: string): Promise<Map<string, LoadedObjectInfo>> {
+    const rows = await this.all(`SELECT key, etag, size, mtime, win_since, win_until FROM objects WHERE source = ?`, [source])
     const map = new Map<string, LoadedObjectInfo>()
     for (const r of rows) {
       map.set(String(r.key), {
@@ -450,8 +450,10 @@ export class Store {
     appender.closeSync()
     // Replacing (a reloaded object) needs a scan; a first load does not, which keeps bulk loads linear.
     if (options.replace !== false) {
-      for (const table of RECORD_TABLES) await c.run(`DELETE FROM ${table} WHERE oid IN (SELECT o.oid FROM objects o WHERE o.key IN (SELECT key FROM batch_objects))`)
-      await c.run(`DELETE FROM objects WHERE key IN (SELECT key FROM batch_objects)`)
+      // The index key is the source and the key: two folders holding the same relative key never replace each other.
+      const old = `SELECT o.oid FROM objects o JOIN batch_objects b ON o.source = b.source AND o.key = b.key`
+      for (const table of RECORD_TABLES) await c.run(`DELETE FROM ${table} WHERE oid IN (${old})`)
+      await c.run(`DELETE FROM objects WHERE oid IN (${old})`)
     }
     await c.run(`INSERT INTO objects SELECT * FROM batch_objects`)
     const canonical = files.canonical.filter(Boolean)

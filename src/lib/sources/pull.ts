@@ -18,6 +18,8 @@ export interface PullSummary {
   /** Objects under ibm_vpc_flowlogs_ whose key matches neither the v1 nor the v0 layout (still loaded). */
   unrecognisedKeys: number
   warnings: string[]
+  /** Entries of a folder source left out (a symlink loop, a broken link), by path, with why. */
+  skippedPaths: {path: string; reason: string}[]
   seconds: number
   bytes: number
 }
@@ -107,6 +109,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     skipData: 0,
     unrecognisedKeys: 0,
     warnings: [],
+    skippedPaths: [],
     seconds: 0,
     bytes: 0,
   }
@@ -304,6 +307,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       else await store.rollbackLoad()
     }
   }
+  summary.skippedPaths = [...(source.stats.skipped ?? [])]
   // Batch files of a failed or interrupted load are not left behind (a full disk holds 3–10 MB of them).
   await store.cleanTmp().catch(() => undefined)
   summary.seconds = (Date.now() - started) / 1000

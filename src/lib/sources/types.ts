@@ -46,4 +46,6 @@ export interface SourceStats {
   listed: number
   skippedForeign: number
   prunedByTime: number
+  /** Entries of a folder source left out, by path relative to it, with why (a symlink loop, a broken link). */
+  skipped?: {path: string; reason: string}[]
 }

@@ -8,6 +8,7 @@ import {didYouMean} from './lib/suggest.js'
 import {pullFirst, type SourceFlagValues} from './lib/sources/from-flags.js'
 import type {Store} from './lib/store/store.js'
 import type {Line} from './lib/ui/lines.js'
+import {waitingMessage} from './lib/store/lock.js'
 import {Terminal} from './lib/ui/terminal.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -98,7 +99,7 @@ export abstract class BaseCommand extends Command {
       const pulled = await pullFirst(this.home, flags, window, {
         signal: this.interrupted,
         onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`),
-        onWait: () => this.term.info('waiting for another flowlog command to finish with the index…'),
+        onWait: (holder) => this.term.info(waitingMessage(holder)),
       })
       this.term.stopSpinner(`pulled ${pulled.summary?.objects.loaded ?? 0} new objects (${pulled.summary?.records ?? 0} records) from ${pulled.description}`)
       if (pulled.partial) {

@@ -6,6 +6,7 @@ import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {pullFromFlags} from '../lib/sources/from-flags.js'
 import type {PullSummary} from '../lib/sources/pull.js'
 import {pullProgressText, renderPull} from '../lib/ui/pull.js'
+import {waitingMessage} from '../lib/store/lock.js'
 
 export default class Pull extends BaseCommand {
   static summary = 'Load flow-log objects into the local index (incremental)'
@@ -44,7 +45,7 @@ reason and the exit code is 5; every good object is still loaded.`
     try {
       summary = await pullFromFlags(this.home, flags, {
         signal: this.interrupted,
-        onWait: () => t.info('waiting for another flowlog command to finish with the index…'),
+        onWait: (holder) => t.info(waitingMessage(holder)),
         onListing: (source) => t.startSpinner(`listing ${source}`),
         onProgress: (p) => t.progress(pullProgressText(p)),
       })

@@ -13,7 +13,7 @@ export default class Watch extends BaseCommand {
   static description = `Keeps pulling new objects from the source into the local index and evaluates the query on every new record.
 Each round that finds matches posts one message to a Slack Incoming Webhook, listing the matching flows, and
 prints them on stdout. Records already in the index when the watch starts do not alert. Runs until Ctrl-C.
-The webhook URL is a credential: it can come from ${SLACK_WEBHOOK_ENV} instead of the flag, and is never printed.
+The webhook URL is a credential: it comes from ${SLACK_WEBHOOK_ENV} or "slackWebhook" in the config file (never a flag), and is never printed.
 To alert from Log Analysis / Mezmo instead (no machine of yours running), use flowlog alert create.`
 
   static examples = [

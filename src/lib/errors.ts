@@ -76,6 +76,26 @@ export class PartialFailureError extends FlowlogError {
   }
 }
 
+/**
+ * The disk is full (ENOSPC, or DuckDB's "No space left on device"): exit 5, saying where. What was committed before
+ * stays usable; the caller removed its temporary files.
+ */
+export class DiskFullError extends FlowlogError {
+  constructor(message: string, options: FlowlogErrorOptions = {}) {
+    super(message, ExitCode.partial, {code: 'disk_full', suggestions: ['Free some space there (or point FLOWLOG_HOME at a larger disk), then run the command again'], ...options})
+  }
+}
+
+/** Whether an error (Node's, a worker's, DuckDB's) says the disk is full. */
+export function isDiskFull(error: unknown): boolean {
+  if (error instanceof DiskFullError) return true
+  const e = error as {code?: unknown; message?: unknown; cause?: unknown} | undefined
+  if (!e || typeof e !== 'object') return false
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true
+  if (typeof e.message === 'string' && /ENOSPC|EDQUOT|no space left on device|disk quota exceeded/i.test(e.message)) return true
+  return e.cause !== undefined && e.cause !== error && isDiskFull(e.cause)
+}
+
 /** The user interrupted (Ctrl-C): exit 130. */
 export class InterruptedError extends FlowlogError {
   constructor(message = 'interrupted', detail?: Record<string, unknown>) {

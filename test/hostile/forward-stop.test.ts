@@ -47,7 +47,9 @@ describe('stopping forward (real processes)', function () {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
       let done = false
       void exited.then(() => (done = true))
-      while (!done && fake.requests.length < 6) await new Promise((r) => setTimeout(r, 10))
+      // The signal comes 2 s after the start (and once several requests went out), as Code Engine's SIGTERM would.
+      const started = Date.now()
+      while (!done && (fake.requests.length < 6 || Date.now() - started < 2000)) await new Promise((r) => setTimeout(r, 10))
       expect(done, stderr).to.equal(false)
       child.kill(signal)
       expect(await exited, stderr).to.equal(130)

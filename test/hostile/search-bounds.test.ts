@@ -36,6 +36,21 @@ describe('search bounds and interruption (real processes)', function () {
     expect(big.stderr.length).to.be.below(2000)
   })
 
+  it('the 4,761-term query under `timeout 10` ends within 12 s (refused, exit 2)', async () => {
+    const terms = Array.from({length: 4761}, (_, i) => `t${i}`).join(' OR ')
+    const started = Date.now()
+    const child = spawn('timeout', ['10', process.execPath, join(ROOT, 'bin', 'run.js'), 'search', terms], {
+      cwd: ROOT,
+      env: {...process.env, FLOWLOG_HOME: home, NO_COLOR: '1'},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+    expect(Date.now() - started, 'ms until the process ended').to.be.below(12_000)
+    expect(code, stderr).to.equal(2)
+  })
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} during a long query: exit 130 within a few seconds, not when the query ends`, async () => {
       // 400 bare terms over 200,000 records: many seconds of DuckDB work.

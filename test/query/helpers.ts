@@ -82,6 +82,7 @@ const FIELD_COLUMNS = ROW_FIELDS.map((f) => `"${f.name}" ${f.sql}`).join(', ')
 
 export class MiniStore {
   readonly objects: StoredObject[] = []
+  private lastOid = 0
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -94,8 +95,8 @@ export class MiniStore {
     await connection.run(`CREATE TABLE objects (
       key VARCHAR PRIMARY KEY, source VARCHAR, etag VARCHAR, size BIGINT, mtime BIGINT, records INTEGER, state VARCHAR,
       warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR, account VARCHAR, region VARCHAR, zone VARCHAR,
-      subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR, record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT)`)
-    await connection.run(`CREATE TABLE records (okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec VARCHAR, ${FIELD_COLUMNS})`)
+      subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR, record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, oid BIGINT)`)
+    await connection.run(`CREATE TABLE records (oid BIGINT, okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec VARCHAR, ${FIELD_COLUMNS})`)
     return new MiniStore(instance, connection)
   }
 
@@ -115,7 +116,9 @@ export class MiniStore {
     const cols = ROW_FIELDS.map((f) => `"${f.name}"`).join(', ')
     const marks = ROW_FIELDS.map(() => '?').join(', ')
     for (const o of out) {
-      await this.connection.run(`INSERT INTO objects (key, source, prefix, suffix, records) VALUES (?, 'test', ?, ?, ?)`, [
+      const oid = ++this.lastOid
+      await this.connection.run(`INSERT INTO objects (oid, key, source, prefix, suffix, records) VALUES (?, ?, 'test', ?, ?, ?)`, [
+        oid,
         o.key,
         o.prefix,
         o.suffix,
@@ -126,7 +129,8 @@ export class MiniStore {
           if (!r.regular || !Object.hasOwn(r.row, f.name)) return null
           return r.row[f.name] as DuckDBValue
         })
-        await this.connection.run(`INSERT INTO records (okey, idx, ts, irregular, rec, ${cols}) VALUES (?, ?, NULL, ?, ?, ${marks})`, [
+        await this.connection.run(`INSERT INTO records (oid, okey, idx, ts, irregular, rec, ${cols}) VALUES (?, ?, ?, NULL, ?, ?, ${marks})`, [
+          oid,
           o.key,
           r.idx,
           !r.regular,
@@ -149,7 +153,7 @@ export class MiniStore {
       params.push(...okeys)
     }
     const reader = await this.connection.runAndReadAll(
-      `SELECT r.okey, r.idx FROM records r JOIN objects o ON o.key = r.okey WHERE NOT r.irregular AND (${where.sql})${restrict}`,
+      `SELECT r.okey, r.idx FROM records r JOIN objects o ON o.oid = r.oid WHERE NOT r.irregular AND (${where.sql})${restrict}`,
       params,
     )
     return new Set(reader.getRowObjects().map((r) => `${r.okey}#${r.idx}`))
@@ -158,7 +162,7 @@ export class MiniStore {
   /** The irregular rows, read back from the index (line = prefix || rec || suffix). */
   async irregularRows(okeys?: string[]): Promise<{okey: string; idx: number; line: string}[]> {
     const reader = await this.connection.runAndReadAll(
-      `SELECT r.okey, r.idx, o.prefix || r.rec || o.suffix AS line FROM records r JOIN objects o ON o.key = r.okey WHERE r.irregular ORDER BY r.okey, r.idx`,
+      `SELECT r.okey, r.idx, o.prefix || r.rec || o.suffix AS line FROM records r JOIN objects o ON o.oid = r.oid WHERE r.irregular ORDER BY r.okey, r.idx`,
     )
     return reader
       .getRowObjects()

@@ -363,7 +363,7 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
     const again = await run({}, {onWarning: (w) => warnings.push(w)})
     expect(again.objects.skipped).to.equal(3)
     expect(warnings.join()).to.match(/unreadable line/)
-    const ledger = await Ledger.open(join(homeDir, 'checkpoints'), {sink: 'logdna', destination: `${fake.url}/logs/ingest`}, {readOnly: true})
+    const ledger = await Ledger.open(join(homeDir, 'checkpoints'), {sink: 'logdna', destination: `${fake.url}/logs/ingest`, credential: KEY}, {readOnly: true})
     expect(ledger.size).to.equal(3)
   })
 

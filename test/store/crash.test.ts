@@ -7,6 +7,7 @@ import {spawn} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {parseHolder} from '../../src/lib/store/lock.js'
 import {ROOT, runCli} from '../support/cli.js'
 import {makeSeries, writeBucketFolder} from '../support/fixtures.js'
 import {type Sandbox, sandbox, withReader} from './helpers.js'
@@ -64,12 +65,12 @@ describe('store: crash safety and concurrent writers (real pull processes)', fun
       const result = await exited
       expect(result.signal).to.equal('SIGKILL')
       // The dead writer's lock is still there...
-      expect(readFileSync(join(homeDir, 'index.lock'), 'utf8')).to.equal(String(child.pid))
+      expect(parseHolder(readFileSync(join(homeDir, 'index.lock'), 'utf8'), 'write')?.pid).to.equal(child.pid)
 
       // ...and the index holds only whole objects.
       const afterKill = await withReader(homeDir, async (store) => {
         const [half] = await store.all(
-          `SELECT count(*) AS n FROM objects o WHERE o.records <> (SELECT count(*) FROM records r WHERE r.okey = o.key)`,
+          `SELECT count(*) AS n FROM objects o WHERE o.records <> (SELECT count(*) FROM records r WHERE r.oid = o.oid)`,
         )
         // Orphans are looked for in the table that stores the records (`records` may be a view joining objects).
         const tables = await store.all(`SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'`)
@@ -118,12 +119,12 @@ describe('store: crash safety and concurrent writers (real pull processes)', fun
     let firstDone = false
     void firstExit.then(() => (firstDone = true))
     const lockPath = join(homeDir, 'index.lock')
-    while (!firstDone && !(existsSync(lockPath) && readFileSync(lockPath, 'utf8') === String(first.pid))) await new Promise((r) => setTimeout(r, 10))
+    while (!firstDone && !(existsSync(lockPath) && parseHolder(readFileSync(lockPath, 'utf8'), 'write')?.pid === first.pid)) await new Promise((r) => setTimeout(r, 10))
     expect(firstDone, 'the first pull ended before the second started').to.equal(false)
     const second = await runCli(['pull', '--source', s.folder], {env: {FLOWLOG_HOME: homeDir}, timeoutMs: 540_000})
     expect(await firstExit).to.equal(0)
     expect(second.code, second.stderr).to.equal(0)
-    expect(second.stderr).to.contain('waiting for another flowlog command to finish with the index')
+    expect(second.stderr).to.contain(`waiting for the index: \`flowlog pull\` (pid ${first.pid}) is writing it`)
     expect(second.stderr).to.match(new RegExp(`${OBJECTS} objects listed, 0 downloaded, 0 loaded, ${OBJECTS} already loaded, 0 failed`))
     expect((JSON.parse(out1) as {records: number}).records).to.equal(OBJECTS * PER_OBJECT)
     const counts = await withReader(homeDir, (store) => store.counts())

@@ -28,7 +28,7 @@ async function storedRows(homeDir: string): Promise<StoredRow[]> {
   return withReader(homeDir, async (store) => {
     const rows = await store.all(
       `SELECT o.prefix || r.rec || o.suffix AS line, r.okey, r.idx, r.irregular, r.ts, ${COLS}
-       FROM records r JOIN objects o ON o.key = r.okey ORDER BY r.okey, r.idx`,
+       FROM records r JOIN objects o ON o.oid = r.oid ORDER BY r.okey, r.idx`,
     )
     return rows.map((r) => {
       const cols: Record<string, unknown> = {}

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {PartialFailureError} from '../../src/lib/errors.js'
 import {parseKey} from '../../src/lib/records/key.js'
 import {commitDue, type PullSummary} from '../../src/lib/sources/pull.js'
-import {acquireLock, IndexBusyError} from '../../src/lib/store/lock.js'
+import {acquireLock, IndexBusyError, parseHolder} from '../../src/lib/store/lock.js'
 import {openStore} from '../../src/lib/store/store.js'
 import {ceEventKey, homeAt, makeObject, makeRecords, makeSeries, makeV1Key, SAMPLE, sampleBytes, writeBucketFile, writeBucketFolder} from '../support/fixtures.js'
 import {countRecords, pullFolder, type Sandbox, sandbox, withReader} from './helpers.js'
@@ -326,7 +326,7 @@ describe('store: the writer lock', function () {
     let waited = false
     const lock = await acquireLock(home.lockPath, {waitMs: 5000, onWait: () => (waited = true)})
     expect(waited).to.equal(false)
-    expect(readFileSync(home.lockPath, 'utf8')).to.equal(String(process.pid))
+    expect(parseHolder(readFileSync(home.lockPath, 'utf8'), 'write')?.pid).to.equal(process.pid)
     await lock.release()
     expect(existsSync(home.lockPath)).to.equal(false)
   })
@@ -335,7 +335,7 @@ describe('store: the writer lock', function () {
     const home = homeAt(s.homeDir)
     writeBucketFile(s.root, {key: 'home/index.lock', body: 'not a pid', gzip: false})
     const lock = await acquireLock(home.lockPath, {waitMs: 2000})
-    expect(readFileSync(home.lockPath, 'utf8')).to.equal(String(process.pid))
+    expect(parseHolder(readFileSync(home.lockPath, 'utf8'), 'write')?.pid).to.equal(process.pid)
     await lock.release()
   })
 
@@ -346,7 +346,7 @@ describe('store: the writer lock', function () {
       writeBucketFile(s.root, {key: 'home/index.lock', body: String(owner.pid), gzip: false})
       const waits: number[] = []
       let acquired = false
-      const pending = acquireLock(home.lockPath, {waitMs: 30_000, onWait: (pid) => waits.push(pid)}).then((l) => {
+      const pending = acquireLock(home.lockPath, {waitMs: 30_000, onWait: (h) => waits.push(h.pid)}).then((l) => {
         acquired = true
         return l
       })
@@ -357,7 +357,7 @@ describe('store: the writer lock', function () {
       await owner.kill()
       const lock = await pending
       expect(waits).to.deep.equal([owner.pid])
-      expect(readFileSync(home.lockPath, 'utf8')).to.equal(String(process.pid))
+      expect(parseHolder(readFileSync(home.lockPath, 'utf8'), 'write')?.pid).to.equal(process.pid)
       await lock.release()
     } finally {
       await owner.kill()
@@ -396,7 +396,7 @@ describe('store: the writer lock', function () {
   it('openStore takes the lock for writers and releases it on close; readers take none', async () => {
     const home = homeAt(s.homeDir)
     const store = await openStore(home)
-    expect(readFileSync(home.lockPath, 'utf8')).to.equal(String(process.pid))
+    expect(parseHolder(readFileSync(home.lockPath, 'utf8'), 'write')?.pid).to.equal(process.pid)
     await store.close()
     expect(existsSync(home.lockPath)).to.equal(false)
     const reader = await openStore(home, {readOnly: true})

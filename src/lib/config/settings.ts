@@ -24,11 +24,13 @@ export interface FlowlogConfig {
   /** Log Analysis / Mezmo ingestion key (secret). */
   logdnaIngestionKey?: string
   cloudLogsUrl?: string
+  /** Slack Incoming Webhook of `watch` and `alert create` (secret; FLOWLOG_SLACK_WEBHOOK wins). */
+  slackWebhook?: string
   /** Other values other commands keep. */
   [key: string]: unknown
 }
 
-export const SECRET_CONFIG_KEYS = ['apiKey', 'cosHmacAccessKeyId', 'cosHmacSecretAccessKey', 'logdnaIngestionKey', 'logdnaServiceKey'] as const
+export const SECRET_CONFIG_KEYS = ['apiKey', 'cosHmacAccessKeyId', 'cosHmacSecretAccessKey', 'logdnaIngestionKey', 'logdnaServiceKey', 'slackWebhook'] as const
 
 export async function readConfig(home: Home): Promise<FlowlogConfig> {
   const config = (await readJsonFile<FlowlogConfig>(home.configPath)) ?? {}

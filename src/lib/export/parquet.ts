@@ -51,7 +51,7 @@ function exportWhere(options: ExportOptions): {from: string; where: string; para
     where += ` AND NOT r.irregular AND (${compiled.spec.where.sql})`
     params.push(...compiled.spec.where.params)
   }
-  return {from: 'records r JOIN objects o ON o.key = r.okey', where, params}
+  return {from: 'records r JOIN objects o ON o.oid = r.oid', where, params}
 }
 
 const HOUR = 3_600_000

@@ -8,6 +8,7 @@ import type {RowPredicate} from '../store/search.js'
 import {pause} from '../sleep.js'
 import type {ParsePool} from '../store/pool.js'
 import {openStore, type Store} from '../store/store.js'
+import type {LockHolder} from '../store/lock.js'
 
 /**
  * The follow loop behind `search --follow` and `watch`: every interval, pull what is new from the source into the
@@ -60,7 +61,7 @@ export interface FollowOptions {
   /** A round that failed as a whole (source unreachable, …): the loop goes on. */
   onRoundError?: (error: unknown, round: number) => void
   /** Waiting for another writer of the index. */
-  onWait?: (pid: number) => void
+  onWait?: (holder: LockHolder | undefined) => void
   /**
    * Runs a round's work on an index that is already open (explore keeps one open for its whole session and serialises
    * its queries with the rounds); default: open the index for the round and close it after.
@@ -121,7 +122,7 @@ export async function recordsOf(store: Store, keys: string[]): Promise<NewRecord
   for (let i = 0; i < keys.length; i += KEY_CHUNK) {
     const chunk = keys.slice(i, i + KEY_CHUNK)
     const rows = await store.all(
-      `SELECT (o.prefix || r.rec || o.suffix) AS line, r.ts, r.okey, r.idx FROM records r JOIN objects o ON o.key = r.okey ` +
+      `SELECT (o.prefix || r.rec || o.suffix) AS line, r.ts, r.okey, r.idx FROM records r JOIN objects o ON o.oid = r.oid ` +
         `WHERE r.okey IN (${chunk.map(() => '?').join(', ')})`,
       chunk,
     )

@@ -1,12 +1,12 @@
 /**
- * `flowlog watch` end to end: the webhook (environment only), the interval, the query, names, the source, then
+ * `flowlog watch` end to end: the webhook (environment or config file), the interval, the query, names, the source, then
  * watch() until interrupted. Messages go through the callbacks; the summary is returned.
  */
 import {compileQuery} from '../analysis/aggregate.js'
 import type {Home} from '../config/home.js'
 import {readConfig} from '../config/settings.js'
 import {loadNames, type NameMap} from '../names.js'
-import {slackWebhookFromEnv} from '../sinks/alert-ops.js'
+import {slackWebhookOf} from '../sinks/alert-ops.js'
 import {maskWebhookUrl, postSlack} from '../sinks/slack.js'
 import type {SourceFlagValues} from '../sources/from-flags.js'
 import {openSourceFromFlags} from '../sources/from-flags.js'
@@ -38,11 +38,11 @@ export interface WatchContext {
 }
 
 export async function runWatch(req: WatchRequest, ctx: WatchContext): Promise<WatchSummary> {
-  const webhook = slackWebhookFromEnv(req['slack-webhook'], ctx.env)
+  const config = await readConfig(ctx.home)
+  const webhook = slackWebhookOf(req['slack-webhook'], ctx.env, config, ctx.home.configPath)
   const intervalMs = parseInterval(req.interval)
   const compiled = compileQuery(req.query)
   for (const w of compiled.warnings) ctx.onWarning?.(w)
-  const config = await readConfig(ctx.home)
   const names = req.names ? await loadNames(ctx.home, {config}) : undefined
   for (const w of names?.warnings ?? []) ctx.onWarning?.(w)
   const source = await openSourceFromFlags(ctx.home, req)

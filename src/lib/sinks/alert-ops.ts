@@ -4,7 +4,7 @@
  */
 import {type AlertReplay, compileQuery, replayPresenceAlert} from '../analysis/aggregate.js'
 import type {Home} from '../config/home.js'
-import {readConfig} from '../config/settings.js'
+import {type FlowlogConfig, readConfig} from '../config/settings.js'
 import {UsageError} from '../errors.js'
 import {openStore} from '../store/store.js'
 import {plural} from '../ui/format.js'
@@ -20,7 +20,7 @@ import {
   resolveCloudLogsApi,
   summariseCloudLogsAlert,
 } from './cloud-logs-api.js'
-import {maskWebhookUrl, SLACK_WEBHOOK_ENV, validateWebhookUrl} from './slack.js'
+import {maskWebhookUrl, resolveSlackWebhook, SLACK_WEBHOOK_ENV} from './slack.js'
 
 export interface AlertCreateResult extends AlertSummary {
   category_created: boolean
@@ -74,15 +74,16 @@ export interface AlertCreated {
 
 const SLACK_FLAG_REFUSED = () =>
   new UsageError('--slack-webhook is not taken: a webhook URL is a secret, and a flag shows it in `ps` and the shell history', {
-    suggestions: [`Set ${SLACK_WEBHOOK_ENV}=https://hooks.slack.com/services/… in the environment`],
+    suggestions: [`Set ${SLACK_WEBHOOK_ENV}=https://hooks.slack.com/services/… in the environment, or "slackWebhook" in the config file`],
   })
 
-/** The Slack webhook of `watch` and `alert create --sink logdna`: from the environment only, validated. */
-export function slackWebhookFromEnv(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+/**
+ * The Slack webhook of `watch` and `alert create --sink logdna`: FLOWLOG_SLACK_WEBHOOK, else `slackWebhook` in the
+ * config file (slack.ts), validated; never the flag, which is refused.
+ */
+export function slackWebhookOf(flag: string | undefined, env: NodeJS.ProcessEnv, config: FlowlogConfig, configPath: string): string {
   if (flag !== undefined) throw SLACK_FLAG_REFUSED()
-  const rawUrl = env[SLACK_WEBHOOK_ENV]
-  if (!rawUrl) throw new UsageError('no Slack webhook', {suggestions: [`Set ${SLACK_WEBHOOK_ENV} to the Slack Incoming Webhook URL`]})
-  return validateWebhookUrl(rawUrl, SLACK_WEBHOOK_ENV)
+  return resolveSlackWebhook(env, config, configPath)
 }
 
 /** Check the query, replay it on the local index, and create the alert (or, with dry-run, only say what it would be). */
@@ -116,7 +117,7 @@ export async function createAlert(req: AlertCreateRequest, ctx: AlertContext): P
     warnings.push('the query has a CIDR clause (e.g. 10.240.0.0/16): it works locally but matches nothing in Log Analysis / Mezmo, so this alert would never fire there')
   }
   for (const w of warnings) ctx.onWarning?.(w)
-  const webhook = slackWebhookFromEnv(req['slack-webhook'], ctx.env)
+  const webhook = slackWebhookOf(req['slack-webhook'], ctx.env, config, ctx.home.configPath)
   const triggerInterval = interval()
   const view = alertView({
     name: req.name,

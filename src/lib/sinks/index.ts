@@ -15,7 +15,7 @@ import {LineEncoder} from './encode.js'
 import {type CosEvent, hasEvent, isNoSuchKey, parseCosEvent} from './event.js'
 import {emptySummary, ForwardAuthError, type ForwardProgress, type ForwardSummary, forwardObjects} from './forward.js'
 import {createHttpClient, type HttpClient} from './http.js'
-import {Ledger, ledgerPath} from './ledger.js'
+import {Ledger, ledgerPath, legacyLedgerPaths} from './ledger.js'
 import {pullRemoteLedger, RemoteLedgerSync, remoteStoreOf, resolveLedgerMode} from './ledger-remote.js'
 import {LogdnaSink} from './logdna.js'
 import {sleep as defaultSleep} from '../sleep.js'
@@ -199,6 +199,15 @@ function checkCombinations(req: ForwardRequest, event: boolean): void {
   if (req.maxAttempts !== undefined && (!Number.isInteger(req.maxAttempts) || req.maxAttempts < 1)) throw new UsageError('--max-attempts must be at least 1')
 }
 
+/**
+ * The credential that is part of the ledger's identity: a Mezmo/LogDNA ingestion key picks the account behind a URL
+ * that many accounts share (logs.mezmo.com). A Cloud Logs URL names its instance already; its API key picks only who
+ * sends, so a new key keeps the ledger (docs/sinks.md, "One sink, one ledger").
+ */
+function ledgerCredential(settings: SinkSettings): string | undefined {
+  return settings.kind === 'logdna' ? settings.ingestionKey : undefined
+}
+
 function bucketOfSpec(spec: string | undefined): string | undefined {
   if (!spec?.startsWith('cos://')) return undefined
   return spec.slice('cos://'.length).split('/')[0] || undefined
@@ -309,12 +318,13 @@ export async function runForward(req: ForwardRequest, ctx: ForwardContext): Prom
           suggestions: ['Use --source cos://BUCKET, or --ledger local (FLOWLOG_LEDGER=local)'],
         })
       }
-      const path = ledgerPath(ctx.home.checkpointsDir, {sink: sink.kind, destination: sink.destination, query})
-      const pulled = await pullRemoteLedger(store, path)
+      const identity = {sink: sink.kind, destination: sink.destination, query, credential: ledgerCredential(settings)}
+      const path = ledgerPath(ctx.home.checkpointsDir, identity)
+      const pulled = await pullRemoteLedger(store, path, legacyLedgerPaths(ctx.home.checkpointsDir, identity))
       uploadedHash = pulled.hash
       if (pulled.found) ctx.onNotice?.(`forward ledger: ${pulled.added} entr${pulled.added === 1 ? 'y' : 'ies'} merged from ${store.location}/${pulled.key}`)
     }
-    ledger = await Ledger.open(ctx.home.checkpointsDir, {sink: sink.kind, destination: sink.destination, query}, {readOnly: dryRun, now: ctx.now})
+    ledger = await Ledger.open(ctx.home.checkpointsDir, {sink: sink.kind, destination: sink.destination, query, credential: ledgerCredential(settings)}, {readOnly: dryRun, now: ctx.now})
     if (ledger.stats.badLines > 0) ctx.onWarning?.(`${ledger.stats.badLines} unreadable line(s) in the ledger ${ledger.path} were ignored (an interrupted write)`)
     if (store && !dryRun) {
       remote = new RemoteLedgerSync({store, ledger, intervalMs: req.ledgerUploadIntervalMs, now: ctx.now, onWarning: ctx.onWarning}, uploadedHash)

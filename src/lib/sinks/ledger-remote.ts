@@ -105,11 +105,19 @@ export interface PullResult {
  * one replaces it; otherwise the remote lines the local file lacks are appended (the ledger is a log of entries, so
  * a union of lines is a valid ledger). Throws RemoteError when the object cannot be read (other than a missing key).
  */
-export async function pullRemoteLedger(store: RemoteLedgerStore, localPath: string): Promise<PullResult> {
-  const key = remoteLedgerKey(localPath)
+export async function pullRemoteLedger(store: RemoteLedgerStore, localPath: string, fallbackPaths: string[] = []): Promise<PullResult> {
+  let key = remoteLedgerKey(localPath)
   let body: Buffer | undefined
   try {
     body = await store.get(key)
+    // Not there: the ledger may have been uploaded under the file name of an earlier version (ledger.ts).
+    for (const fallback of fallbackPaths) {
+      if (body !== undefined) break
+      const other = remoteLedgerKey(fallback)
+      if (other === key) continue
+      body = await store.get(other)
+      if (body !== undefined) key = other
+    }
   } catch (error) {
     throw new RemoteError(`cannot read the forward ledger ${store.location}/${key}: ${errorMessage(error)}`, {
       code: 'remote_ledger_unreadable',
@@ -140,7 +148,9 @@ export async function pullRemoteLedger(store: RemoteLedgerStore, localPath: stri
       await h.close()
     }
     await rename(tmp, localPath)
-    return {found: true, key, added: remoteLines.length, hash: bodyHash(Buffer.from(remote, 'utf8'))}
+    // Found under an earlier name: the new key has nothing yet, so the next upload must happen.
+    const hash = key === remoteLedgerKey(localPath) ? bodyHash(Buffer.from(remote, 'utf8')) : undefined
+    return {found: true, key, added: remoteLines.length, hash}
   }
   const seen = new Set<string>()
   for (const line of local.split('\n')) if (line.trim() !== '') seen.add(lineHash(line))

@@ -24,6 +24,17 @@ export interface LedgerIdentity {
   sink: string
   destination: string
   query?: string
+  /**
+   * The secret that picks the account behind a shared URL (a Mezmo/LogDNA ingestion key). Only a salted hash of it
+   * enters the file name and the header line; the secret itself is never written.
+   */
+  credential?: string
+}
+
+/** A short salted hash of a credential: part of the ledger's identity, not enough to recover or test a guess cheaply. */
+export function credentialHash(credential: string | undefined): string | undefined {
+  if (credential === undefined || credential === '') return undefined
+  return createHash('sha256').update(`flowlog-ledger-credential\n${credential}`, 'utf8').digest('hex').slice(0, 12)
 }
 
 interface ObjectIdentity {
@@ -47,13 +58,21 @@ export interface LedgerStats {
 
 /** The ledger file of a sink: keyed on its canonical destination (identity.ts), so one sink has one ledger and lock. */
 export function ledgerPath(checkpointsDir: string, identity: LedgerIdentity): string {
-  return legacyLedgerPath(checkpointsDir, {...identity, destination: canonicalDestination(identity.destination)})
+  const cred = credentialHash(identity.credential)
+  return legacyLedgerPath(checkpointsDir, {...identity, destination: canonicalDestination(identity.destination)}, cred)
 }
 
-/** The file name of earlier versions (the destination as spelled): taken over by open(). */
-function legacyLedgerPath(checkpointsDir: string, identity: LedgerIdentity): string {
+/**
+ * The file names of earlier versions, taken over by open(): the destination as spelled, and the canonical destination
+ * without the credential's hash.
+ */
+export function legacyLedgerPaths(checkpointsDir: string, identity: LedgerIdentity): string[] {
+  return [legacyLedgerPath(checkpointsDir, identity), legacyLedgerPath(checkpointsDir, {...identity, destination: canonicalDestination(identity.destination)})]
+}
+
+function legacyLedgerPath(checkpointsDir: string, identity: LedgerIdentity, cred?: string): string {
   const h = createHash('sha256')
-    .update(`${identity.sink}\n${identity.destination}\n${identity.query ?? ''}`)
+    .update(`${identity.sink}\n${identity.destination}\n${identity.query ?? ''}${cred === undefined ? '' : `\n${cred}`}`)
     .digest('hex')
     .slice(0, 16)
   return join(checkpointsDir, `forward-${identity.sink}-${h}.jsonl`)
@@ -132,15 +151,16 @@ export class Ledger {
       await ensureDir(checkpointsDir)
       await ledger.lock(options.isAlive ?? pidAlive)
       // A ledger written under the destination's spelling (earlier versions) becomes the canonical one.
-      const legacy = legacyLedgerPath(checkpointsDir, identity)
-      if (legacy !== ledger.path && !(await exists(ledger.path)) && (await exists(legacy))) await rename(legacy, ledger.path).catch(() => undefined)
+      for (const legacy of legacyLedgerPaths(checkpointsDir, identity)) {
+        if (legacy !== ledger.path && !(await exists(ledger.path)) && (await exists(legacy))) await rename(legacy, ledger.path).catch(() => undefined)
+      }
     }
     try {
       const exists = await ledger.load()
       if (!options.readOnly) {
         await ledger.maybeCompact()
         ledger.handle = await open(ledger.path, 'a', 0o600)
-        if (!exists) await ledger.write(JSON.stringify({ledger: 1, ...identity, query: identity.query ?? null, created: new Date(ledger.now()).toISOString()}) + '\n')
+        if (!exists) await ledger.write(JSON.stringify({ledger: 1, sink: identity.sink, destination: identity.destination, query: identity.query ?? null, credential_hash: credentialHash(identity.credential) ?? null, created: new Date(ledger.now()).toISOString()}) + '\n')
       }
     } catch (error) {
       await ledger.unlock()

@@ -39,6 +39,24 @@ export function validateWebhookUrl(value: string, flag = '--slack-webhook'): str
   return text
 }
 
+/**
+ * The Slack webhook of `watch` and `alert create`: FLOWLOG_SLACK_WEBHOOK, else `slackWebhook` in the config file (0600,
+ * like every secret there); never a flag, which `ps` and the shell history would show. Validated and registered as a
+ * secret; throws UsageError (exit 2) naming where the value came from.
+ */
+export function resolveSlackWebhook(env: NodeJS.ProcessEnv, config: {slackWebhook?: unknown}, configPath = 'the config file'): string {
+  const fromEnv = env[SLACK_WEBHOOK_ENV]?.trim()
+  if (fromEnv) return validateWebhookUrl(fromEnv, SLACK_WEBHOOK_ENV)
+  const fromConfig = config.slackWebhook
+  if (fromConfig !== undefined && fromConfig !== null && fromConfig !== '') {
+    if (typeof fromConfig !== 'string') throw new UsageError(`slackWebhook in ${configPath} must be a string (the Slack Incoming Webhook URL)`)
+    return validateWebhookUrl(fromConfig, `slackWebhook in ${configPath}`)
+  }
+  throw new UsageError('no Slack webhook', {
+    suggestions: [`Set ${SLACK_WEBHOOK_ENV} to the Slack Incoming Webhook URL`, `or put it in ${configPath} as "slackWebhook" (the file is 0600)`],
+  })
+}
+
 /** `https://hooks.slack.com/services/…`: enough to recognise the webhook, not enough to use it. */
 export function maskWebhookUrl(value: string): string {
   try {

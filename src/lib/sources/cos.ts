@@ -74,6 +74,7 @@ export function parseCosSpec(spec: string): {bucket: string; prefix: string} {
 
 export class CosSource implements Source {
   readonly id: string
+  readonly keySpace: string
   readonly description: string
   readonly stats: CosSourceStats = emptyCosStats()
   readonly bucket: string
@@ -92,6 +93,7 @@ export class CosSource implements Source {
     this.connection = connection
     this.authKind = connection?.auth.kind ?? 'hmac'
     this.id = `cos://${bucket}${prefix ? `/${prefix.replace(/\/$/, '')}` : ''}`
+    this.keySpace = `cos://${bucket}`
     this.description = `COS bucket "${bucket}"${prefix ? ` under ${prefix}` : ''} at ${client.endpoint}`
   }
 

@@ -1,4 +1,4 @@
-import {readdirSync, statSync} from 'node:fs'
+import {readdirSync, realpathSync, statSync} from 'node:fs'
 import {readFile, stat} from 'node:fs/promises'
 import {join, relative, resolve, sep} from 'node:path'
 
@@ -14,7 +14,7 @@ import type {Source, SourceObject, SourceProgress, SourceStats} from './types.js
 export class FolderSource implements Source {
   readonly id: string
   readonly description: string
-  readonly stats: SourceStats = {listRequests: 0, listed: 0, skippedForeign: 0, prunedByTime: 0}
+  readonly stats: SourceStats = {listRequests: 0, listed: 0, skippedForeign: 0, prunedByTime: 0, skipped: []}
   private readonly root: string
 
   constructor(dir: string) {
@@ -64,19 +64,61 @@ export class FolderSource implements Source {
 
   /**
    * Files under `dir`, depth first, in the order of their paths: a folder's entries sorted with a `/` after folder
-   * names, which is how their paths compare.
+   * names, which is how their paths compare. Symbolic links are followed (the key is the link's path); a link to a
+   * folder being walked (a loop) or walked already (listed twice), and a broken link, are skipped and named in
+   * `stats.skipped`.
    */
-  private *walk(dir: string, progress?: SourceProgress): Generator<string> {
+  private *walk(dir: string, progress?: SourceProgress, walked = new Map<string, string>(), stack = new Set<string>()): Generator<string> {
+    const real = realpathSync(dir)
+    walked.set(real, dir)
+    stack.add(real)
     this.stats.listRequests++
     progress?.onListRequest?.(dir)
-    const entries = readdirSync(dir, {withFileTypes: true})
-      .filter((e) => e.isDirectory() || e.isFile())
-      .map((e) => ({name: e.name, dir: e.isDirectory(), order: e.isDirectory() ? `${e.name}/` : e.name}))
-      .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+    const entries: {name: string; dir: boolean; order: string}[] = []
+    for (const e of readdirSync(dir, {withFileTypes: true})) {
+      let isDir = e.isDirectory()
+      let isFile = e.isFile()
+      if (e.isSymbolicLink()) {
+        const full = join(dir, e.name)
+        let s
+        try {
+          s = statSync(full)
+        } catch {
+          this.skip(full, 'a broken symbolic link')
+          continue
+        }
+        isDir = s.isDirectory()
+        isFile = s.isFile()
+        if (!isDir && !isFile) this.skip(full, 'a symbolic link to neither a file nor a folder')
+      }
+      if (isDir || isFile) entries.push({name: e.name, dir: isDir, order: isDir ? `${e.name}/` : e.name})
+    }
+    entries.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
     for (const e of entries) {
       const full = join(dir, e.name)
-      if (e.dir) yield* this.walk(full, progress)
-      else yield full
+      if (!e.dir) {
+        yield full
+        continue
+      }
+      let target: string
+      try {
+        target = realpathSync(full)
+      } catch {
+        this.skip(full, 'a folder that cannot be resolved')
+        continue
+      }
+      if (stack.has(target)) this.skip(full, `a symbolic link loop (back to ${this.rel(walked.get(target)!) || '.'})`)
+      else if (walked.has(target)) this.skip(full, `the same folder as ${this.rel(walked.get(target)!)}, listed already`)
+      else yield* this.walk(full, progress, walked, stack)
     }
+    stack.delete(real)
+  }
+
+  private rel(path: string): string {
+    return relative(this.root, path).split(sep).join('/')
+  }
+
+  private skip(path: string, reason: string): void {
+    ;(this.stats.skipped ??= []).push({path: this.rel(path), reason})
   }
 }

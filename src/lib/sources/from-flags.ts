@@ -8,6 +8,7 @@ import {type PullProgress, type PullSummary, pullObjects} from './pull.js'
 import type {Source} from './types.js'
 import {ParsePool} from '../store/pool.js'
 import {openStore, type Store} from '../store/store.js'
+import type {LockHolder} from '../store/lock.js'
 
 /** The source flags every command that reads objects shares (src/lib/sources/flags.ts). */
 export interface SourceFlagValues {
@@ -40,7 +41,7 @@ export async function pullFirst(
   home: Home,
   flags: SourceFlagValues,
   window: TimeWindow,
-  callbacks: {onProgress?: (p: PullProgress) => void; onWait?: (pid: number) => void; signal?: AbortSignal} = {},
+  callbacks: {onProgress?: (p: PullProgress) => void; onWait?: (holder: LockHolder | undefined) => void; signal?: AbortSignal} = {},
 ): Promise<PullFirstResult> {
   // The parse workers start up while the source and the index open.
   const pool = new ParsePool()
@@ -83,7 +84,7 @@ export interface PullFlagValues extends SourceFlagValues {
 export async function pullFromFlags(
   home: Home,
   flags: PullFlagValues,
-  callbacks: {onListing?: (description: string) => void; onProgress?: (p: PullProgress) => void; onWait?: (pid: number) => void; signal?: AbortSignal} = {},
+  callbacks: {onListing?: (description: string) => void; onProgress?: (p: PullProgress) => void; onWait?: (holder: LockHolder | undefined) => void; signal?: AbortSignal} = {},
 ): Promise<PullSummary> {
   const window = parseWindow(flags)
   const maxObjectSize = parseSize(flags['max-object-size'])

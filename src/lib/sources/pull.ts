@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 
 import {ensureDir} from '../config/home.js'
-import {errorMessage, InterruptedError, PartialFailureError} from '../errors.js'
+import {DiskFullError, errorMessage, InterruptedError, isDiskFull, PartialFailureError} from '../errors.js'
 import {cut, DEFAULT_MAX_OBJECT_BYTES, formatSize} from '../records/limits.js'
 import type {TimeWindow} from '../records/time.js'
 import type {EncodedObject} from '../store/encode.js'
@@ -18,6 +18,8 @@ export interface PullSummary {
   /** Objects under ibm_vpc_flowlogs_ whose key matches neither the v1 nor the v0 layout (still loaded). */
   unrecognisedKeys: number
   warnings: string[]
+  /** Entries of a folder source left out (a symlink loop, a broken link), by path, with why. */
+  skippedPaths: {path: string; reason: string}[]
   seconds: number
   bytes: number
 }
@@ -95,6 +97,8 @@ function hull(prev: LoadedObjectInfo, window: TimeWindow): TimeWindow {
  */
 export async function pullObjects(source: Source, store: Store, options: PullOptions = {}): Promise<PullSummary> {
   const started = Date.now()
+  // The index key is (keySpace, key): two folders with the same relative key never replace each other.
+  const keySpace = source.keySpace ?? source.id
   const maxBytes = options.maxObjectSize ?? DEFAULT_MAX_OBJECT_BYTES
   const concurrency = Math.max(1, options.concurrency ?? 8)
   const batchObjects = options.batchObjects ?? 100
@@ -105,6 +109,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     skipData: 0,
     unrecognisedKeys: 0,
     warnings: [],
+    skippedPaths: [],
     seconds: 0,
     bytes: 0,
   }
@@ -118,7 +123,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       elapsedMs: Date.now() - started,
     })
   const window = options.window ?? {}
-  const loaded: Map<string, LoadedObjectInfo> = options.force ? new Map() : await store.loadedObjects()
+  const loaded: Map<string, LoadedObjectInfo> = options.force ? new Map() : await store.loadedObjects(keySpace)
   await store.cleanTmp()
   await ensureDir(store.tmpDir)
   const pool = options.pool ?? new ParsePool(options.workers)
@@ -209,7 +214,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
         }
         if (r.ok) {
           const {obj, window: w} = byOrd.get(r.object.ord)!
-          good.push({encoded: r.object, meta: {source: source.id, etag: obj.etag, size: obj.size, mtime: obj.mtime, window: w}})
+          good.push({encoded: r.object, meta: {source: keySpace, etag: obj.etag, size: obj.size, mtime: obj.mtime, window: w}})
         } else {
           summary.objects.failed++
           summary.failures.push({key: r.key, error: cut(r.error)})
@@ -302,8 +307,19 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       else await store.rollbackLoad()
     }
   }
-  if (fatal) throw fatal
+  summary.skippedPaths = [...(source.stats.skipped ?? [])]
+  // Batch files of a failed or interrupted load are not left behind (a full disk holds 3–10 MB of them).
+  await store.cleanTmp().catch(() => undefined)
   summary.seconds = (Date.now() - started) / 1000
+  const cause = fatal ?? failure
+  if (cause !== undefined && isDiskFull(cause)) {
+    // docs/flow-log-format.md, "What pull accepts and rejects": what was committed stays, the rest is rolled back.
+    throw new DiskFullError(
+      `no space left on the disk holding ${store.home.root} (${cut(errorMessage(cause))}): kept ${summary.objects.loaded} object${summary.objects.loaded === 1 ? '' : 's'} (${summary.records} records) committed before it; the rest was rolled back and the next pull loads it`,
+      {detail: {summary}},
+    )
+  }
+  if (fatal) throw fatal
   if (failure instanceof InterruptedError && options.signal?.aborted) {
     // Interrupted: every whole object appended before the signal was committed; the next pull goes on from there.
     throw new InterruptedError(

@@ -23,6 +23,11 @@ export interface SourceProgress {
 export interface Source {
   /** `dir:/abs/path` or `cos://bucket/prefix`: the identity stored with each loaded object. */
   readonly id: string
+  /**
+   * Where keys are unique, which qualifies a key in the index (default: id): a folder's root, a bucket (a prefix only
+   * filters it). Two folders holding the same relative key are two objects; one bucket under two prefixes is one.
+   */
+  readonly keySpace?: string
   /** Human description for messages. */
   readonly description: string
   /** List flow-log objects (foreign keys skipped and counted in `skippedForeign`). */
@@ -41,4 +46,6 @@ export interface SourceStats {
   listed: number
   skippedForeign: number
   prunedByTime: number
+  /** Entries of a folder source left out, by path relative to it, with why (a symlink loop, a broken link). */
+  skipped?: {path: string; reason: string}[]
 }

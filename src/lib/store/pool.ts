@@ -58,10 +58,10 @@ export class ParsePool {
     const id = this.nextId++
     try {
       return await new Promise<WorkerResponse>((resolve, reject) => {
-        const onMessage = (msg: WorkerResponse & {error?: string}) => {
+        const onMessage = (msg: WorkerResponse & {error?: string; code?: string}) => {
           if (msg.id !== id) return
           cleanup()
-          if (msg.error) reject(new FlowlogError(`parse worker failed: ${msg.error}`))
+          if (msg.error) reject(new FlowlogError(`parse worker failed: ${msg.error}`, 1, {cause: msg.code ? Object.assign(new Error(msg.error), {code: msg.code}) : undefined}))
           else resolve(msg)
         }
         const onError = (err: Error) => {

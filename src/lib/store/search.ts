@@ -20,7 +20,7 @@ export interface SortSpec {
 }
 
 export interface SearchSpec {
-  /** WHERE fragment over `records r JOIN objects o ON o.key = r.okey` for regular rows; undefined = all. */
+  /** WHERE fragment over `records r JOIN objects o ON o.oid = r.oid` for regular rows; undefined = all. */
   where?: {sql: string; params: unknown[]}
   /** Evaluates irregular rows; undefined = all. */
   predicate?: RowPredicate
@@ -140,7 +140,7 @@ function orderSql(sort: SortSpec): string {
 
 /** The join to objects, only when the filter reads the object's columns. */
 function joinObjects(where: string): string {
-  return /\bo\./.test(where) ? 'JOIN objects o ON o.key = r.okey ' : ''
+  return /\bo\./.test(where) ? 'JOIN objects o ON o.oid = r.oid ' : ''
 }
 
 /** The same order over the narrow match set `m` (the sort value is m.sortv). */
@@ -169,7 +169,7 @@ async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec):
   if (spec.hasIrregular === false) return []
   const params: unknown[] = []
   const rows = await store.all(
-    `SELECT ${LINE_SQL} AS line, r.ts, r.okey, r.idx FROM records r JOIN objects o ON o.key = r.okey WHERE r.irregular AND ${windowSql(spec.window, params)}`,
+    `SELECT ${LINE_SQL} AS line, r.ts, r.okey, r.idx FROM records r JOIN objects o ON o.oid = r.oid WHERE r.irregular AND ${windowSql(spec.window, params)}`,
     params,
   )
   const out: Candidate[] = []
@@ -199,10 +199,10 @@ function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number): {sq
   const win = windowSql(spec.window, params)
   const order = orderSql(sort)
   const sql =
-    `WITH m AS (SELECT r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv, r.rec_raw, ${RECORD_COLUMNS} FROM records r ${joinObjects(where)}` +
+    `WITH m AS (SELECT r.oid, r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv, r.rec_raw, ${RECORD_COLUMNS} FROM records r ${joinObjects(where)}` +
     `WHERE NOT r.irregular AND ${where} AND ${win}` +
     (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
-    `) SELECT ${MATCH_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN objects o ON o.key = m.okey ORDER BY ${mOrderSql(sort)}`
+    `) SELECT ${MATCH_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN objects o ON o.oid = m.oid ORDER BY ${mOrderSql(sort)}`
   return {sql, params}
 }
 

@@ -1,14 +1,14 @@
 import type {DuckDBConnection, DuckDBInstance as DuckDBInstanceClass} from '@duckdb/node-api'
 import {createRequire} from 'node:module'
-import {rm} from 'node:fs/promises'
+import {rm, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {ensureDir, type Home} from '../config/home.js'
 import {onInterrupt} from '../interrupt.js'
-import {FlowlogError} from '../errors.js'
+import {DiskFullError, errorMessage, FlowlogError, isDiskFull} from '../errors.js'
 import {HEADER_FIELDS, RECORD_FIELDS} from '../records/schema.js'
 import type {EncodedObject} from './encode.js'
-import {acquireLock, type Lock} from './lock.js'
+import {acquireLock, indexHolders, IndexBusyError, type Lock, type LockHolder, registerReader} from './lock.js'
 import {sleep} from '../sleep.js'
 import {phase} from '../profile.js'
 
@@ -19,7 +19,10 @@ import {phase} from '../profile.js'
 const {DuckDBInstance} = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api')
 type DuckDBInstance = DuckDBInstanceClass
 
-export const SCHEMA_VERSION = 10
+export const SCHEMA_VERSION = 11
+
+/** An index holding no object is well under this size; a larger one is started again (Store.open). */
+const EMPTY_INDEX_BYTES = 2 * 1024 * 1024
 
 
 function ddl(): string[] {
@@ -31,11 +34,11 @@ function ddl(): string[] {
   const recordSelect = (p: string) => RECORD_FIELDS.map((f) => `${p}"${f.name}"`).join(', ')
   return [
     `CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
-    `CREATE TABLE IF NOT EXISTS objects (key VARCHAR PRIMARY KEY, source VARCHAR, etag VARCHAR, size BIGINT, mtime BIGINT,
+    `CREATE TABLE IF NOT EXISTS objects (key VARCHAR NOT NULL, source VARCHAR NOT NULL, etag VARCHAR, size BIGINT, mtime BIGINT,
       records INTEGER, state VARCHAR, warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR,
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols},
-      oid BIGINT, irregular INTEGER)`,
+      oid BIGINT, irregular INTEGER, PRIMARY KEY (source, key))`,
     // Records point at their object by a small integer (oid), not by its ~350-byte key. Canonical rows (README.md),
     // nearly all of them, hold only their typed record columns; the others, with their raw text and raw header
     // columns, are in records_odd.
@@ -45,12 +48,12 @@ function ddl(): string[] {
     `CREATE OR REPLACE VIEW records AS ` +
       `SELECT ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
       `${recordSelect('d.')}, ${HEADER_FIELDS.map((f) => `ob."h_${f.name}" AS "${f.name}"`).join(', ')}, ` +
-      `ob.key AS "key" FROM records_data d JOIN objects ob ON ob.oid = d.oid ` +
+      `ob.key AS "key", d.oid FROM records_data d JOIN objects ob ON ob.oid = d.oid ` +
       `UNION ALL ` +
       `SELECT ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
       `${recordSelect('x.')}, ` +
       `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
-      `ob.key AS "key" FROM records_odd x JOIN objects ob ON ob.oid = x.oid`,
+      `ob.key AS "key", x.oid FROM records_odd x JOIN objects ob ON ob.oid = x.oid`,
   ]
 }
 
@@ -89,8 +92,8 @@ export interface ObjectMeta {
 export interface OpenStoreOptions {
   /** Open for reading only (search, why-rejected, top); several readers may run at once. */
   readOnly?: boolean
-  /** Called once when we must wait for another writer. */
-  onWait?: (pid: number) => void
+  /** Called once when we must wait, with who holds the index (and whether it reads or writes), when known. */
+  onWait?: (holder: LockHolder | undefined) => void
   lockWaitMs?: number
 }
 
@@ -173,6 +176,7 @@ export class Store {
     await ensureDir(home.root)
     const readOnly = Boolean(options.readOnly)
     let lock: Lock | undefined
+    let reader: Lock | undefined
     if (!readOnly) lock = await acquireLock(home.lockPath, {waitMs: options.lockWaitMs, onWait: options.onWait})
     try {
       if (readOnly) {
@@ -191,31 +195,57 @@ export class Store {
           instance = await DuckDBInstance.create(home.indexPath, readOnly ? {access_mode: 'READ_ONLY'} : {})
           break
         } catch (error) {
-          if (!isLockConflict(error) || Date.now() > deadline) {
-            throw new FlowlogError(`cannot open the index ${home.indexPath}: ${(error as Error).message}`, 1, {
-              code: 'index_open',
-              suggestions: isLockConflict(error) ? ['Another flowlog command is writing the index; wait for it to finish'] : [],
-            })
-          }
+          if (!isLockConflict(error)) throw new FlowlogError(`cannot open the index ${home.indexPath}: ${(error as Error).message}`, 1, {code: 'index_open', cause: error})
+          // DuckDB's file lock: a writer is blocked by any reader or writer, a reader by a writer.
+          const holders = (await indexHolders(home.lockPath)).filter((h) => !readOnly || h.mode === 'write')
+          if (Date.now() > deadline) throw new IndexBusyError(holders[0])
           if (!told) {
-            options.onWait?.(0)
+            options.onWait?.(holders[0])
             told = true
           }
           await sleep(200)
         }
       }
       phase('duckdb instance')
-      const connection = await instance.connect()
-      const store = new Store(home, instance, connection, lock, readOnly)
-      // Ctrl-C / timeout: the query running now stops at once (src/lib/interrupt.ts).
-      store.unhook = onInterrupt(() => connection.interrupt())
-      if (!readOnly) await store.migrate()
-      else await store.checkVersion()
+      // A reader says so, for a writer it blocks (lock.ts).
+      if (readOnly) reader = await registerReader(home.lockPath)
+      let store = await Store.connect(home, instance, lock ?? reader, readOnly)
+      if (!readOnly && (await store.holdsNothingButSpace())) {
+        // An index that holds no object but takes space (a load rolled back by a full disk leaves its blocks
+        // allocated): start it again from nothing rather than keep megabytes of free blocks.
+        store.unhook?.()
+        store.connection.closeSync()
+        instance.closeSync()
+        await Promise.all([rm(home.indexPath, {force: true}), rm(`${home.indexPath}.wal`, {force: true})])
+        store = await Store.connect(home, await DuckDBInstance.create(home.indexPath), lock, readOnly)
+      }
       return store
     } catch (error) {
       await lock?.release()
+      await reader?.release()
+      if (isDiskFull(error)) {
+        throw new DiskFullError(`no space left on the disk holding ${home.indexPath}: ${errorMessage(error).slice(0, 200)}`, {cause: error})
+      }
       throw error
     }
+  }
+
+  private static async connect(home: Home, instance: DuckDBInstance, lock: Lock | undefined, readOnly: boolean): Promise<Store> {
+    const connection = await instance.connect()
+    const store = new Store(home, instance, connection, lock, readOnly)
+    // Ctrl-C / timeout: the query running now stops at once (src/lib/interrupt.ts).
+    store.unhook = onInterrupt(() => connection.interrupt())
+    if (!readOnly) await store.migrate()
+    else await store.checkVersion()
+    return store
+  }
+
+  /** No object in the index, yet its file (and WAL) take more than an empty index does. */
+  private async holdsNothingButSpace(): Promise<boolean> {
+    const [row] = await this.all(`SELECT count(*) AS n FROM objects`)
+    if (Number(row.n) !== 0) return false
+    const size = async (p: string) => (await stat(p).catch(() => undefined))?.size ?? 0
+    return (await size(this.home.indexPath)) + (await size(`${this.home.indexPath}.wal`)) > EMPTY_INDEX_BYTES
   }
 
   /** A reader cannot migrate: an index written by another version of flowlog must be rebuilt by a pull. */
@@ -288,9 +318,9 @@ export class Store {
     else await this.connection.run(sql)
   }
 
-  /** What is already loaded, by key, to make loading incremental. */
-  async loadedObjects(): Promise<Map<string, LoadedObjectInfo>> {
-    const rows = await this.all(`SELECT key, etag, size, mtime, win_since, win_until FROM objects`)
+  /** What is already loaded from a source, by key, to make loading incremental. */
+  async loadedObjects(source: string): Promise<Map<string, LoadedObjectInfo>> {
+    const rows = await this.all(`SELECT key, etag, size, mtime, win_since, win_until FROM objects WHERE source = ?`, [source])
     const map = new Map<string, LoadedObjectInfo>()
     for (const r of rows) {
       map.set(String(r.key), {
@@ -420,8 +450,10 @@ export class Store {
     appender.closeSync()
     // Replacing (a reloaded object) needs a scan; a first load does not, which keeps bulk loads linear.
     if (options.replace !== false) {
-      for (const table of RECORD_TABLES) await c.run(`DELETE FROM ${table} WHERE oid IN (SELECT o.oid FROM objects o WHERE o.key IN (SELECT key FROM batch_objects))`)
-      await c.run(`DELETE FROM objects WHERE key IN (SELECT key FROM batch_objects)`)
+      // The index key is the source and the key: two folders holding the same relative key never replace each other.
+      const old = `SELECT o.oid FROM objects o JOIN batch_objects b ON o.source = b.source AND o.key = b.key`
+      for (const table of RECORD_TABLES) await c.run(`DELETE FROM ${table} WHERE oid IN (${old})`)
+      await c.run(`DELETE FROM objects WHERE oid IN (${old})`)
     }
     await c.run(`INSERT INTO objects SELECT * FROM batch_objects`)
     const canonical = files.canonical.filter(Boolean)

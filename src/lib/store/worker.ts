@@ -1,4 +1,4 @@
-import {writeFileSync} from 'node:fs'
+import {rmSync, writeFileSync} from 'node:fs'
 import {parentPort} from 'node:worker_threads'
 
 import {type EncodeInput, type EncodeResult, encodeBytesBounded} from './encode.js'
@@ -53,6 +53,8 @@ parentPort?.on('message', async (req: WorkerRequest) => {
     }
     parentPort!.postMessage(response)
   } catch (error) {
-    parentPort!.postMessage({id: req.id, error: (error as Error).message})
+    // A file written in part (a full disk) is not left behind.
+    for (const f of [`${req.file}.c.tsv`, `${req.file}.g.tsv`]) rmSync(f, {force: true})
+    parentPort!.postMessage({id: req.id, error: (error as Error).message, code: (error as NodeJS.ErrnoException).code})
   }
 })

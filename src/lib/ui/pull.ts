@@ -16,6 +16,7 @@ export function renderPull(s: PullSummary, p: Palette): Line[] {
   ]
   if (s.unrecognisedKeys > 0) lines.push(warn(`${plural(s.unrecognisedKeys, 'object')} under ibm_vpc_flowlogs_ with an unrecognised key layout (loaded from their headers)`))
   if (s.skipData > 0) lines.push(warn(`${plural(s.skipData, 'object')} say "skip data": the collector lost data there, counts are lower bounds`))
+  for (const k of s.skippedPaths ?? []) lines.push(warn(`skipped ${k.path}: ${k.reason}`))
   for (const f of s.failures) lines.push(err(`  ${p.ce.red('✗')} ${f.key}: ${f.error}`))
   return lines
 }

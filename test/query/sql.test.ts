@@ -63,13 +63,13 @@ describe('query: SQL back end', function () {
 
   it('terms: per object on prefix/suffix, then the typed columns or rec (with ", or just :), else the whole line', () => {
     const word = sql('rejected').sql
-    expect(word).to.contain('r.okey IN (SELECT o2.key FROM objects o2 WHERE')
+    expect(word).to.contain('r.oid IN (SELECT o2.oid FROM objects o2 WHERE')
     expect(word).to.contain('r."action"')
     expect(word).not.to.contain('r.rec')
     expect(word).not.to.contain('o.prefix ||')
     for (const q of ['":"', '"\\"I\\""']) {
       const s = sql(q).sql
-      expect(s, q).to.contain('r.okey IN (SELECT o2.key FROM objects o2 WHERE')
+      expect(s, q).to.contain('r.oid IN (SELECT o2.oid FROM objects o2 WHERE')
       expect(s, q).to.contain('r.rec')
     }
     for (const q of ['"a,b"', '"{x"', '"x}"']) {

@@ -131,7 +131,7 @@ export class ConnectionInput {
     if (action !== undefined) extraParams.push(action)
     const where = regularWhere(this.spec, action === undefined ? undefined : 'r.action = ?')
     const params = [...where.params, ...extraParams]
-    let input = `SELECT ${regularSelect(this.groups)} FROM records r JOIN ${OBJECTS_WITH_WINDOW} o ON o.key = r.okey WHERE ${where.sql}`
+    let input = `SELECT ${regularSelect(this.groups)} FROM records r JOIN ${OBJECTS_WITH_WINDOW} o ON o.oid = r.oid WHERE ${where.sql}`
     if (this.irregularTable) {
       // Group columns take the regular rows' types (a VARCHAR NULL would turn their numbers into strings).
       const groupCols = this.groups.flatMap((g, k) => [g ? `CAST(g${k} AS ${g.sql}) AS g${k}` : `g${k}`, `gj${k}`])

@@ -15,7 +15,7 @@ export interface QuerySpec {
   window?: TimeWindow
 }
 
-export const JOIN = `records r JOIN objects o ON o.key = r.okey`
+export const JOIN = `records r JOIN objects o ON o.oid = r.oid`
 
 export function inWindow(ts: number | null, window: TimeWindow | undefined): boolean {
   if (!window || (window.since === undefined && window.until === undefined)) return true

@@ -55,7 +55,7 @@ export function exportSelect(options: ExportOptions): {sql: string; params: unkn
   const sql =
     `SELECT ${cols}, left(sha256(r.okey || '#' || CAST(r.idx AS VARCHAR)), 32) AS record_id, ` +
     `COALESCE(strftime(${time}, '%Y-%m-%d'), '1970-01-01') AS "date", COALESCE(strftime(${time}, '%H'), '00') AS "hour" ` +
-    `FROM records r JOIN objects o ON o.key = r.okey WHERE ${win}${where} ORDER BY r.ts, r.okey, r.idx`
+    `FROM records r JOIN objects o ON o.oid = r.oid WHERE ${win}${where} ORDER BY r.ts, r.krank, r.idx`
   return {sql, params}
 }
 

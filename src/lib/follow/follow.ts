@@ -121,7 +121,7 @@ export async function recordsOf(store: Store, keys: string[]): Promise<NewRecord
   for (let i = 0; i < keys.length; i += KEY_CHUNK) {
     const chunk = keys.slice(i, i + KEY_CHUNK)
     const rows = await store.all(
-      `SELECT (o.prefix || r.rec || o.suffix) AS line, r.ts, r.okey, r.idx FROM records r JOIN objects o ON o.key = r.okey ` +
+      `SELECT (o.prefix || r.rec || o.suffix) AS line, r.ts, r.okey, r.idx FROM records r JOIN objects o ON o.oid = r.oid ` +
         `WHERE r.okey IN (${chunk.map(() => '?').join(', ')})`,
       chunk,
     )

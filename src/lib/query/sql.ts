@@ -5,7 +5,7 @@ import {IPV4_RE_SRC, type Needle, lowerSources, makeNeedle, numericLiteral, text
 import {valueSatisfies} from './predicate.js'
 
 /**
- * Back end 2: the query as a DuckDB WHERE fragment over `records r JOIN objects o ON o.key = r.okey`, for regular
+ * Back end 2: the query as a DuckDB WHERE fragment over `records r JOIN objects o ON o.oid = r.oid`, for regular
  * rows (src/lib/store/README.md): the typed columns describe the row completely, NULL = absent, and
  * line = o.prefix || r.rec || o.suffix. User values only ever travel as `?` parameters.
  *
@@ -273,7 +273,7 @@ class SqlCompiler {
       // per object.
       const perObject = or([this.text(frag('o2.prefix'), n), this.text(frag('o2.suffix'), n)])
       const inObject =
-        perObject.t === 'const' ? perObject : leaf(['r.okey IN (SELECT o2.key FROM objects o2 WHERE ', render(perObject), ')'])
+        perObject.t === 'const' ? perObject : leaf(['r.oid IN (SELECT o2.oid FROM objects o2 WHERE ', render(perObject), ')'])
       let inRec: Cond
       if (n.text.includes('"') || n.text === ':') {
         inRec = this.text(frag('r.rec'), n)

@@ -217,13 +217,13 @@ async function timeCutoff(store: Store, spec: SearchSpec, sort: SortSpec, limit:
   if (sort.field !== 'time' || !Number.isFinite(limit)) return ''
   const [stats] = await store.all(`SELECT min(ts) AS lo, max(ts) AS hi, count(*) AS n FROM records_data`)
   const n = Number(stats?.n ?? 0)
-  if (stats?.lo === null || stats?.hi === null || n < limit * 100) return ''
+  if (stats?.lo === null || stats?.hi === null || n < limit * 4) return ''
   let lo = Number(stats.lo)
   let hi = Number(stats.hi)
   if (spec.window?.since !== undefined) lo = Math.max(lo, spec.window.since)
   if (spec.window?.until !== undefined) hi = Math.min(hi, spec.window.until)
   if (!(hi > lo)) return ''
-  for (let f = (limit * 50) / n; f < 0.5; f *= 10) {
+  for (let f = (limit * 20) / n; f < 0.6; f *= 5) {
     const cut = sort.desc ? ` AND r.ts >= ${Math.floor(hi - (hi - lo) * f)}` : ` AND r.ts <= ${Math.ceil(lo + (hi - lo) * f)}`
     const params: unknown[] = []
     const where = spec.where ? `(${spec.where.sql})` : 'TRUE'

@@ -223,7 +223,7 @@ async function timeCutoff(store: Store, spec: SearchSpec, sort: SortSpec, limit:
   if (spec.window?.since !== undefined) lo = Math.max(lo, spec.window.since)
   if (spec.window?.until !== undefined) hi = Math.min(hi, spec.window.until)
   if (!(hi > lo)) return ''
-  for (let f = (limit * 20) / n; f < 0.6; f *= 5) {
+  for (let f = (limit * 20) / n; f < 0.3; f *= 8) {
     const cut = sort.desc ? ` AND r.ts >= ${Math.floor(hi - (hi - lo) * f)}` : ` AND r.ts <= ${Math.ceil(lo + (hi - lo) * f)}`
     const params: unknown[] = []
     const where = spec.where ? `(${spec.where.sql})` : 'TRUE'

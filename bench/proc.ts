@@ -7,6 +7,8 @@ export interface ProcResult {
   peakRssMb: number
   stdout: string
   stderr: string
+  /** When the first stdout bytes arrived (ms after the start): the page before the count line. */
+  firstStdoutMs?: number
 }
 
 /** Run a command, timing it and sampling its peak RSS (VmHWM) from /proc. stdout is kept only when asked. */
@@ -27,14 +29,16 @@ export function runProc(cmd: string, args: string[], options: {env?: NodeJS.Proc
       }
     }
     const timer = setInterval(sample, 20)
+    let first: number | undefined
     child.stdout.on('data', (d: Buffer) => {
+      first ??= Number(process.hrtime.bigint() - t0) / 1e6
       if (options.keepStdout) stdout += d.toString()
     })
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     child.on('error', reject)
     child.on('close', (code) => {
       clearInterval(timer)
-      resolve({code, ms: Number(process.hrtime.bigint() - t0) / 1e6, peakRssMb: Math.round(peak), stdout, stderr})
+      resolve({code, ms: Number(process.hrtime.bigint() - t0) / 1e6, peakRssMb: Math.round(peak), stdout, stderr, firstStdoutMs: first})
     })
   })
 }

@@ -137,7 +137,7 @@ function cachePathOf(home: Pick<Home, 'cacheDir'>): string {
 }
 
 async function defaultVpcClient(options: LoadNamesOptions): Promise<VpcNamesClient | undefined> {
-  const {hasApiKey} = await import('./ibmcloud/http.js')
+  const {hasApiKey} = await import('./ibmcloud/credentials.js')
   const env = options.env ?? process.env
   if (!hasApiKey({env, config: options.config})) return undefined
   const {createVpcClient} = await import('./ibmcloud/vpc.js')

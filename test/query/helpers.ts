@@ -96,7 +96,7 @@ export class MiniStore {
       key VARCHAR PRIMARY KEY, source VARCHAR, etag VARCHAR, size BIGINT, mtime BIGINT, records INTEGER, state VARCHAR,
       warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR, account VARCHAR, region VARCHAR, zone VARCHAR,
       subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR, record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, oid BIGINT)`)
-    await connection.run(`CREATE TABLE records (oid BIGINT, okey VARCHAR, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec VARCHAR, ${FIELD_COLUMNS})`)
+    await connection.run(`CREATE TABLE records (okey VARCHAR, oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec VARCHAR, ${FIELD_COLUMNS})`)
     return new MiniStore(instance, connection)
   }
 
@@ -116,22 +116,23 @@ export class MiniStore {
     const cols = ROW_FIELDS.map((f) => `"${f.name}"`).join(', ')
     const marks = ROW_FIELDS.map(() => '?').join(', ')
     for (const o of out) {
+      // Objects are joined to records by their integer oid (src/lib/store/README.md).
       const oid = ++this.lastOid
-      await this.connection.run(`INSERT INTO objects (oid, key, source, prefix, suffix, records) VALUES (?, ?, 'test', ?, ?, ?)`, [
-        oid,
+      await this.connection.run(`INSERT INTO objects (key, source, prefix, suffix, records, oid) VALUES (?, 'test', ?, ?, ?, ?)`, [
         o.key,
         o.prefix,
         o.suffix,
         o.rows.length,
+        oid,
       ])
       for (const r of o.rows) {
         const values: DuckDBValue[] = ROW_FIELDS.map((f) => {
           if (!r.regular || !Object.hasOwn(r.row, f.name)) return null
           return r.row[f.name] as DuckDBValue
         })
-        await this.connection.run(`INSERT INTO records (oid, okey, idx, ts, irregular, rec, ${cols}) VALUES (?, ?, ?, NULL, ?, ?, ${marks})`, [
-          oid,
+        await this.connection.run(`INSERT INTO records (okey, oid, idx, ts, irregular, rec, ${cols}) VALUES (?, ?, ?, NULL, ?, ?, ${marks})`, [
           o.key,
+          oid,
           r.idx,
           !r.regular,
           o.recs[r.idx],

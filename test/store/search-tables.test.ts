@@ -111,4 +111,29 @@ describe('store: searching canonical and odd rows together', function () {
       expect(got).to.deep.equal(byTimeDesc.slice(0, 7).map((w) => w.line))
     })
   })
+
+  // A small limit takes the time-cutoff path (search.ts timeCutoff: the page looked for in a growing stretch of time):
+  // the page must be exactly the first rows of the full order, in both directions, and copyLines the same lines.
+  for (const query of ['action:rejected', '-target_port:443', '198.51', '']) {
+    for (const desc of [false, true]) {
+      it(`first pages of '${query}' (time ${desc ? 'desc' : 'asc'}, limits 1..5) are the first rows of the full order`, async () => {
+        const all = expected(query)
+        const want = desc
+          ? [...all].sort((a, b) => (b.ts ?? -Infinity) - (a.ts ?? -Infinity) || (a.okey < b.okey ? -1 : a.okey > b.okey ? 1 : 0) || a.idx - b.idx)
+          : all
+        await withReader(s.homeDir, async (store) => {
+          const {spec: compiled} = compileSearch(query)
+          for (const limit of [1, 2, 3, 5]) {
+            const spec: SearchSpec = {...compiled, limit, sort: {field: 'time', desc}, hasIrregular: true}
+            const got: string[] = []
+            for await (const m of searchRecords(store, spec)) got.push(m.line)
+            expect(got, `limit ${limit}`).to.deep.equal(want.slice(0, limit).map((w) => w.line))
+            const target = join(s.root, `page-${limit}-${desc}-${query.length}.ndjson`)
+            const n = await copyLines(store, spec, target)
+            if (n !== undefined) expect(readFileSync(target, 'utf8').split('\n').filter(Boolean), `copyLines limit ${limit}`).to.deep.equal(want.slice(0, limit).map((w) => w.line))
+          }
+        })
+      })
+    }
+  }
 })

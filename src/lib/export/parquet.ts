@@ -68,7 +68,7 @@ export function exportSelect(options: ExportOptions): {sql: string; params: unkn
   const sql =
     `SELECT ${fileColumns()}, ` +
     `COALESCE(strftime(${time}, '%Y-%m-%d'), '1970-01-01') AS "date", COALESCE(strftime(${time}, '%H'), '00') AS "hour" ` +
-    `FROM ${from} WHERE ${where} ORDER BY r.ts, r.okey, r.idx`
+    `FROM ${from} WHERE ${where} ORDER BY r.ts, r.krank, r.idx`
   return {sql, params}
 }
 

@@ -14,11 +14,13 @@
  */
 import {BaseService, IamAuthenticator, type UserOptions} from 'ibm-cloud-sdk-core'
 
-import type {FlowlogConfig} from '../config/settings.js'
+import {API_KEY_ENV, type CredentialOptions, resolveApiKey} from './credentials.js'
 import {AuthError, ConfigError, type FlowlogErrorOptions, RemoteError, redact, registerSecret} from '../errors.js'
 
+// The API key lives in credentials.ts (no SDK there: commands check for a key without loading it).
+export {API_KEY_ENV, type CredentialOptions, hasApiKey, resolveApiKey} from './credentials.js'
+
 export const DEFAULT_IAM_URL = 'https://iam.cloud.ibm.com'
-export const API_KEY_ENV = 'IBMCLOUD_API_KEY'
 export const IAM_URL_ENV = 'FLOWLOG_IAM_URL'
 /** Optional: how many times the SDK retries 429/5xx/network failures (default 4). Tests set it low. */
 export const MAX_RETRIES_ENV = 'FLOWLOG_HTTP_MAX_RETRIES'
@@ -205,32 +207,6 @@ export function mapHttpError(error: unknown, ctx: MapErrorContext): Error {
 // ---------------------------------------------------------------------------------------------------------------
 // Authentication
 // ---------------------------------------------------------------------------------------------------------------
-
-export interface CredentialOptions {
-  env?: NodeJS.ProcessEnv
-  config?: FlowlogConfig
-}
-
-/** The IAM API key: `IBMCLOUD_API_KEY`, else the config file's `apiKey`. Never a flag. Throws ConfigError if none. */
-export function resolveApiKey(options: CredentialOptions = {}): string {
-  const env = options.env ?? process.env
-  const fromEnv = env[API_KEY_ENV]
-  const key = fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : (options.config?.apiKey as string | undefined)
-  if (!key) {
-    throw new ConfigError('no IBM Cloud API key', {
-      code: 'no_api_key',
-      suggestions: [`Set ${API_KEY_ENV}, or run \`flowlog setup\` to store one in the config file`],
-    })
-  }
-  registerSecret(key)
-  return key
-}
-
-/** Whether an API key is available (without throwing). */
-export function hasApiKey(options: CredentialOptions = {}): boolean {
-  const env = options.env ?? process.env
-  return Boolean((env[API_KEY_ENV] && env[API_KEY_ENV]!.trim() !== '') || options.config?.apiKey)
-}
 
 /** The IAM base URL (without `/identity/token`): `FLOWLOG_IAM_URL`, else https://iam.cloud.ibm.com. */
 export function resolveIamUrl(env: NodeJS.ProcessEnv = process.env): string {

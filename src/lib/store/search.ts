@@ -130,7 +130,7 @@ function bytesOf(row: JsonObject): SortValue {
 
 function orderSql(sort: SortSpec): string {
   const dir = sort.desc ? 'DESC' : 'ASC'
-  const tie = `r.okey ASC, r.idx ASC`
+  const tie = `r.krank ASC, r.idx ASC`
   if (sort.field === 'time') return `r.ts ${dir} NULLS LAST, ${tie}`
   if (sort.field === 'bytes') return `${BYTES_SQL} ${dir}, r.ts ASC NULLS LAST, ${tie}`
   const spec = ROW_FIELD_MAP.get(sort.field)
@@ -146,7 +146,7 @@ function joinObjects(where: string): string {
 /** The same order over the narrow match set `m` (the sort value is m.sortv). */
 function mOrderSql(sort: SortSpec): string {
   const dir = sort.desc ? 'DESC' : 'ASC'
-  const tie = `m.okey ASC, m.idx ASC`
+  const tie = `m.krank ASC, m.idx ASC`
   if (sort.field === 'time') return `m.ts ${dir} NULLS LAST, ${tie}`
   if (!ROW_FIELD_MAP.get(sort.field) && sort.field !== 'bytes') return `m.ts ASC NULLS LAST, ${tie}`
   return `m.sortv ${dir} NULLS LAST, m.ts ASC NULLS LAST, ${tie}`
@@ -192,18 +192,50 @@ async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec):
  * for rows that pass the filter), ordered and cut to the limit, then their lines (building a line costs more than any
  * filter, so only for the rows kept).
  */
-function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number): {sql: string; params: unknown[]} {
+function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number, cutoff = ''): {sql: string; params: unknown[]} {
   const params: unknown[] = []
   const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
   if (spec.where) params.push(...spec.where.params)
-  const win = windowSql(spec.window, params)
+  const win = windowSql(spec.window, params) + cutoff
   const order = orderSql(sort)
   const sql =
-    `WITH m AS (SELECT r.oid, r.okey, r.idx, r.ts, ${sortValueSql(sort)} AS sortv, r.rec_raw, ${RECORD_COLUMNS} FROM records r ${joinObjects(where)}` +
+    `WITH m AS (SELECT r.oid, r.krank, r.idx, r.ts, ${sortValueSql(sort)} AS sortv, r.rec_raw, ${RECORD_COLUMNS} FROM records r ${joinObjects(where)}` +
     `WHERE NOT r.irregular AND ${where} AND ${win}` +
     (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
-    `) SELECT ${MATCH_LINE_SQL} AS line, m.ts, m.okey, m.idx, m.sortv FROM m JOIN objects o ON o.oid = m.oid ORDER BY ${mOrderSql(sort)}`
+    `) SELECT ${MATCH_LINE_SQL} AS line, m.ts, o.key AS okey, m.idx, m.sortv FROM m JOIN objects o ON o.oid = m.oid ORDER BY ${mOrderSql(sort)}`
   return {sql, params}
+}
+
+/**
+ * The first page of a time sort lies in the earliest stretch of time (the latest, for `time:desc`), so before sorting
+ * every match, look in a growing stretch: once the rows with `ts <= T` hold `limit` matches, they hold the page, since
+ * every other row has a later time (or none) and sorts after them. Returns that condition (` AND r.ts <= T`), or ''
+ * when the whole index must be sorted (small index, few matches). The stretches assume times spread evenly between the
+ * first and last record; that only decides how fast the page is found, never which rows it holds.
+ */
+async function timeCutoff(store: Store, spec: SearchSpec, sort: SortSpec, limit: number): Promise<string> {
+  if (sort.field !== 'time' || !Number.isFinite(limit)) return ''
+  const [stats] = await store.all(`SELECT min(ts) AS lo, max(ts) AS hi, count(*) AS n FROM records_data`)
+  const n = Number(stats?.n ?? 0)
+  if (stats?.lo === null || stats?.hi === null || n < limit * 4) return ''
+  let lo = Number(stats.lo)
+  let hi = Number(stats.hi)
+  if (spec.window?.since !== undefined) lo = Math.max(lo, spec.window.since)
+  if (spec.window?.until !== undefined) hi = Math.min(hi, spec.window.until)
+  if (!(hi > lo)) return ''
+  for (let f = (limit * 20) / n; f < 0.3; f *= 8) {
+    const cut = sort.desc ? ` AND r.ts >= ${Math.floor(hi - (hi - lo) * f)}` : ` AND r.ts <= ${Math.ceil(lo + (hi - lo) * f)}`
+    const params: unknown[] = []
+    const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
+    if (spec.where) params.push(...spec.where.params)
+    const win = windowSql(spec.window, params)
+    const [row] = await store.all(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM records r ${joinObjects(where)}WHERE NOT r.irregular AND ${where} AND ${win}${cut} LIMIT ${limit})`,
+      params,
+    )
+    if (Number(row.n) >= limit) return cut
+  }
+  return ''
 }
 
 /**
@@ -215,7 +247,7 @@ export async function copyLines(store: Store, spec: SearchSpec, target: string):
   const sort = spec.sort ?? {field: 'time', desc: false}
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY
   if ((await irregularMatches(store, spec, sort)).length > 0) return undefined
-  const {sql, params} = regularMatchesSql(spec, sort, limit)
+  const {sql, params} = regularMatchesSql(spec, sort, limit, await timeCutoff(store, spec, sort, limit))
   // One column, no header; delimiter and quote are control characters JSON never leaves unescaped, so no line is
   // quoted or altered.
   const copy = `COPY (SELECT line FROM (${sql})) TO '${target.replace(/'/g, "''")}' (FORMAT csv, HEADER false, DELIMITER '\x01', QUOTE '\x02', ESCAPE '\x02')`
@@ -252,7 +284,9 @@ export async function* searchRecords(store: Store, spec: SearchSpec): AsyncGener
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY
   const irregular = await irregularMatches(store, spec, sort)
   phase('irregular rows')
-  const {sql, params} = regularMatchesSql(spec, sort, limit)
+  const cutoff = await timeCutoff(store, spec, sort, limit)
+  phase(`time cutoff${cutoff}`)
+  const {sql, params} = regularMatchesSql(spec, sort, limit, cutoff)
   if (process.env.FLOWLOG_PROFILE === 'sql') process.stderr.write(sql + '\n' + JSON.stringify(params) + '\n')
   const result = await store.connection.stream(sql, params as never)
   phase('query started')

@@ -31,7 +31,6 @@ function ddl(): string[] {
   // than letting DuckDB try FSST on every segment, and the dictionary-encoded columns filter faster too.
   const recordCols = RECORD_FIELDS.map((f) => `"${f.name}" ${f.sql}${f.sql === 'VARCHAR' ? ' USING COMPRESSION dictionary' : ''}`).join(', ')
   const rawHeaderCols = ['hdr_raw BOOLEAN', ...HEADER_FIELDS.map((f) => `"rh_${f.name}" ${f.sql}`)].join(', ')
-  const recordSelect = (p: string) => RECORD_FIELDS.map((f) => `${p}"${f.name}"`).join(', ')
   return [
     `CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)`,
     `CREATE TABLE IF NOT EXISTS objects (key VARCHAR NOT NULL, source VARCHAR NOT NULL, etag VARCHAR, size BIGINT, mtime BIGINT,
@@ -44,17 +43,28 @@ function ddl(): string[] {
     // columns, are in records_odd.
     `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, ${recordCols})`,
     `CREATE TABLE IF NOT EXISTS records_odd (oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
-    // The row a query sees: record columns, header columns from the object (or the row itself for raw rows), key.
-    `CREATE OR REPLACE VIEW records AS ` +
-      `SELECT ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
-      `${recordSelect('d.')}, ${HEADER_FIELDS.map((f) => `ob."h_${f.name}" AS "${f.name}"`).join(', ')}, ` +
-      `ob.key AS "key", d.oid FROM records_data d JOIN objects ob ON ob.oid = d.oid ` +
-      `UNION ALL ` +
-      `SELECT ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
-      `${recordSelect('x.')}, ` +
-      `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
-      `ob.key AS "key", x.oid FROM records_odd x JOIN objects ob ON ob.oid = x.oid`,
+    `CREATE OR REPLACE VIEW records AS ${recordsViewSql()}`,
   ]
+}
+
+/**
+ * The row a query sees (README.md): record columns, header columns from the object (or the row itself for raw rows),
+ * key; and two integers for fast plans: `oid` (join to objects on it, not on the long key) and `krank`, the object's
+ * rank in key order (sort on it instead of okey: the same order, an integer comparison).
+ */
+export function recordsViewSql(): string {
+  const recordSelect = (p: string) => RECORD_FIELDS.map((f) => `${p}"${f.name}"`).join(', ')
+  const ranked = `(SELECT *, row_number() OVER (ORDER BY key, source) AS krank FROM objects)`
+  return (
+    `SELECT ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
+    `${recordSelect('d.')}, ${HEADER_FIELDS.map((f) => `ob."h_${f.name}" AS "${f.name}"`).join(', ')}, ` +
+    `ob.key AS "key", d.oid, ob.krank FROM records_data d JOIN ${ranked} ob ON ob.oid = d.oid ` +
+    `UNION ALL ` +
+    `SELECT ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
+    `${recordSelect('x.')}, ` +
+    `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
+    `ob.key AS "key", x.oid, ob.krank FROM records_odd x JOIN ${ranked} ob ON ob.oid = x.oid`
+  )
 }
 
 /**
@@ -237,6 +247,8 @@ export class Store {
     store.unhook = onInterrupt(() => connection.interrupt())
     if (!readOnly) await store.migrate()
     else await store.checkVersion()
+    // This version's view for this session, whatever view the file holds (a reader cannot replace it).
+    await connection.run(`CREATE OR REPLACE TEMP VIEW records AS ${recordsViewSql()}`)
     return store
   }
 

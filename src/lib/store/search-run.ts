@@ -7,7 +7,7 @@ import type {Store} from './store.js'
 
 /**
  * `flowlog search` over the index (or records a remote gave): the default order, the records through one writer, the
- * count of all matches after the page, and the prefix hint (docs/query-language.md, "Word prefixes").
+ * count of all matches after the page, and the prefix hint (docs/query-language.md §2).
  */
 
 /**

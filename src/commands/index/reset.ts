@@ -14,7 +14,7 @@ folder, are not touched; neither are settings, the forward ledger or the other i
 --yes for scripts.`
 
   static examples = [
-    '<%= config.bin %> index reset',
+    {description: 'Ask first (without a terminal it refuses: pass --yes)', command: '<%= config.bin %> index reset'},
     {description: 'Without asking', command: '<%= config.bin %> index reset --yes'},
   ]
 

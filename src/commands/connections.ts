@@ -11,6 +11,7 @@ import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {checkQueryFields} from '../lib/store/query-fields.js'
 import {openStore} from '../lib/store/store.js'
 import {connectionCsvHeader, connectionCsvRow, connectionTable} from '../lib/ui/connections.js'
+import {tableFlags, timeFlags} from '../lib/ui/flags.js'
 import {formatCount} from '../lib/ui/format.js'
 
 export default class Connections extends BaseCommand {
@@ -43,6 +44,8 @@ as in search. Newest first; --sort bytes|packets|records for the largest first.`
     sort: Flags.string({description: 'time (newest first), bytes, packets or records (largest first); :asc reverses', default: 'time', helpValue: 'KEY[:asc|desc]'}),
     output: Flags.string({char: 'o', description: 'output format', options: ['table', 'json', 'ndjson', 'csv'], default: 'table'}),
     names: Flags.boolean({description: 'show interfaces by instance name when a VPC snapshot is available', default: true, allowNo: true}),
+    ...tableFlags,
+    ...timeFlags,
     ...strictFlag,
   }
 
@@ -71,7 +74,7 @@ as in search. Newest first; --sort bytes|packets|records for the largest first.`
     else if (result.connections.length) {
       const names = flags.names ? await loadNames(this.home, {config: await readConfig(this.home)}) : undefined
       for (const w of names?.warnings ?? []) this.term.warn(w)
-      out.write(connectionTable(result.connections, this.term.c, names?.names) + '\n')
+      out.write(connectionTable(result.connections, this.term.c, {width: this.term.tableWidth(flags.wide), names: names?.names, time: {local: flags.local}}) + '\n')
     }
     out.flush()
     if (result.total === 0) this.term.info('no records match')

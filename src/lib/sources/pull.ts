@@ -22,6 +22,8 @@ export interface PullSummary {
   skippedPaths: {path: string; reason: string}[]
   seconds: number
   bytes: number
+  /** Where the objects were looked for, and what the listing passed over (for the hint when nothing was found). */
+  looked: {where: string; foreign: number; outsideWindow: number}
 }
 
 export interface PullProgress {
@@ -112,6 +114,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     skippedPaths: [],
     seconds: 0,
     bytes: 0,
+    looked: {where: source.description, foreign: 0, outsideWindow: 0},
   }
   // Progress counts what is written to the index, committed or not yet.
   const progress = () =>
@@ -308,6 +311,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     }
   }
   summary.skippedPaths = [...(source.stats.skipped ?? [])]
+  summary.looked = {where: source.description, foreign: source.stats.skippedForeign, outsideWindow: source.stats.prunedByTime}
   // Batch files of a failed or interrupted load are not left behind (a full disk holds 3–10 MB of them).
   await store.cleanTmp().catch(() => undefined)
   summary.seconds = (Date.now() - started) / 1000

@@ -1,11 +1,11 @@
 import type {ChalkInstance} from 'chalk'
-import Table from 'cli-table3'
 
 import type {Connection} from '../analysis/connections.js'
 import type {JsonObject} from '../records/object.js'
 import {csvCell} from './records.js'
-import {formatBytes, formatCount} from './format.js'
-import {protocolName} from './records.js'
+import {formatBytes, formatCount, formatTime, portLabel, type TimeOptions} from './format.js'
+import {protocolName, timeForm} from './records.js'
+import {type Column, renderTable, type Step} from './table.js'
 
 /** Renderers for `flowlog connections`: a table for people, csv/ndjson rows for machines. */
 
@@ -23,33 +23,43 @@ export function connectionCsvRow(c: Connection): string {
   return CONNECTION_CSV_FIELDS.map((f) => csvCell(f === 'interfaces' ? c.interfaces.map((i) => i.id).join(' ') : (c[f] as JsonObject[string]))).join(',')
 }
 
-const endpoint = (ip: string | null, port: number | null) => `${ip ?? '?'}${port === null ? '' : `:${port}`}`
+const endpoint = (ip: string | null, port: number | null, named: boolean) => `${ip ?? '?'}${port === null ? '' : `:${named ? portLabel(port) : port}`}`
 
 /** Where it was seen: each interface by its name (from the VPC snapshot), else its address, else its id. */
 export function interfaceLabels(c: Connection, names?: Map<string, string>): string {
   return c.interfaces.map((i) => (i.ip ? names?.get(i.ip) ?? i.ip : i.id)).join(', ')
 }
 
-export function connectionTable(rows: Connection[], c: ChalkInstance, names?: Map<string, string>): string {
-  const table = new Table({
-    head: ['first', 'action', 'initiator', 'target', 'proto', 'bytes →/←', 'packets →/←', 'seen at', 'records'].map((h) => c.bold(h)),
-    colAligns: ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'left', 'right'],
-    style: {head: [], border: [], compact: true},
-    chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
-  })
-  for (const x of rows) {
-    const action = x.action === 'rejected' ? c.red(x.action) : x.action === 'accepted' ? c.green(x.action) : String(x.action ?? '')
-    table.push([
-      x.first_time ?? '',
-      action,
-      endpoint(x.initiator_ip, x.initiator_port),
-      endpoint(x.target_ip, x.target_port),
-      protocolName(x.transport_protocol ?? undefined),
-      `${formatBytes(x.bytes_from_initiator)} / ${formatBytes(x.bytes_from_target)}`,
-      `${formatCount(x.packets_from_initiator)} / ${formatCount(x.packets_from_target)}`,
-      interfaceLabels(x, names),
-      formatCount(x.records),
-    ])
-  }
-  return table.toString()
+export interface ConnectionTableOptions {
+  /** The width to fit (Infinity: natural widths, --wide or not a terminal). */
+  width?: number
+  names?: Map<string, string>
+  time?: TimeOptions
+}
+
+/**
+ * `flowlog connections` for people, fitted to the width (src/lib/ui/table.ts): first, action, initiator, target
+ * (service ports named: 22/ssh), proto, bytes and packets each way, where it was seen, records. What gives way first,
+ * in the order of docs/cli.md "Tables": the interfaces cut, the year out of the time, packets, the interfaces and the
+ * records count dropped, the time of day only, the initiator's port, bytes, proto; the endpoints are cut last.
+ */
+export function connectionTable(rows: Connection[], c: ChalkInstance, options: ConnectionTableOptions = {}): string {
+  const time = (x: Connection) => (x.first_time ? formatTime(Date.parse(x.first_time), options.time) : '')
+  const columns: Column<Connection>[] = [
+    {id: 'first', head: (form) => (form === 0 ? 'first' : options.time?.local ? 'first local' : 'first UTC'), forms: 3, cell: (x, form) => timeForm(time(x), form)},
+    {id: 'action', head: 'action', cell: (x) => (x.action === 'rejected' ? c.red(x.action) : x.action === 'accepted' ? c.green(x.action) : String(x.action ?? ''))},
+    // Form 1 leaves out the initiator's port (most often ephemeral) before anything of the address is cut.
+    {id: 'initiator', head: 'initiator', forms: 2, min: 12, cell: (x, form) => (form === 0 ? endpoint(x.initiator_ip, x.initiator_port, false) : endpoint(x.initiator_ip, null, false))},
+    {id: 'target', head: 'target', min: 12, cell: (x) => endpoint(x.target_ip, x.target_port, true)},
+    {id: 'proto', head: 'proto', cell: (x) => protocolName(x.transport_protocol ?? undefined)},
+    {id: 'bytes', head: 'bytes →/←', align: 'right', cell: (x) => `${formatBytes(x.bytes_from_initiator)} / ${formatBytes(x.bytes_from_target)}`},
+    {id: 'packets', head: 'packets →/←', align: 'right', cell: (x) => `${formatCount(x.packets_from_initiator)} / ${formatCount(x.packets_from_target)}`},
+    {id: 'seen', head: 'seen at', min: 10, cell: (x) => interfaceLabels(x, options.names)},
+    {id: 'records', head: 'records', align: 'right', cell: (x) => formatCount(x.records)},
+  ]
+  const steps: Step[] = [
+    {cut: 'seen'}, {shorten: 'first'}, {drop: 'packets'}, {drop: 'seen'}, {drop: 'records'}, {shorten: 'first'},
+    {shorten: 'initiator'}, {drop: 'bytes'}, {drop: 'proto'}, {cut: 'target'}, {cut: 'initiator'},
+  ]
+  return renderTable(columns, rows, c, {width: options.width, steps})
 }

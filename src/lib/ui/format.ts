@@ -21,7 +21,8 @@ export function plural(n: number, word: string, pluralWord = `${word}s`): string
 
 export function formatRate(count: number, ms: number): string {
   if (ms <= 0) return '–'
-  return (count / (ms / 1000)).toFixed(count / (ms / 1000) >= 100 ? 0 : 1)
+  const rate = count / (ms / 1000)
+  return rate >= 100 ? formatCount(Math.round(rate)) : rate.toFixed(1)
 }
 
 export function isoTime(ms: number | null | undefined): string {

@@ -1,10 +1,11 @@
 /** Rendering of `flowlog forward` (docs/sinks.md): the dry-run report, the warnings, failures and the summary line. */
 import type {ForwardProgress, ForwardResult} from '../sinks/index.js'
-import {formatBytes, plural} from './format.js'
+import {formatBytes, formatCount, plural} from './format.js'
 import {err, hint, info, type Line, out, type Palette, warn} from './lines.js'
 
 export function forwardProgressText(p: ForwardProgress): string {
-  return `${p.listed} objects listed, ${p.skipped} already sent, ${p.sent} sent, ${p.failed} failed; ${p.lines} lines (${p.retries} retries)`
+  const n = formatCount
+  return `${n(p.listed)} objects listed, ${n(p.skipped)} already sent, ${n(p.sent)} sent, ${n(p.failed)} failed; ${n(p.lines)} lines (${n(p.retries)} retries)`
 }
 
 /** One run (or one --follow pass): what a person reads on stdout/stderr. Under --json only the stderr lines remain. */
@@ -14,7 +15,7 @@ export function renderForward(r: ForwardResult, palette: Palette, options: {json
     lines.push(
       out(
         `dry run: would send ${plural(r.lines, 'line')} in ${plural(r.batches, 'batch', 'batches')} (${formatBytes(r.bytes)}) ` +
-          `from ${plural(r.objects.sent, 'object')} to ${r.destination}; ${r.objects.skipped} already sent, ${r.objects.empty} empty`,
+          `from ${plural(r.objects.sent, 'object')} to ${r.destination}; ${formatCount(r.objects.skipped)} already sent, ${formatCount(r.objects.empty)} empty`,
       ),
     )
     if (r.sample !== undefined) lines.push(out(`sample line:\n${JSON.stringify(r.sample, null, 2)}`))
@@ -49,10 +50,11 @@ export function forwardSummaryLine(r: ForwardResult): string {
     )
   }
   const o = r.objects
+  const n = formatCount
   return (
-    `${verb}${r.passes ? ` pass ${r.passes}` : ''}: ${plural(o.listed, 'object')} listed, ${o.sent} sent, ${o.skipped} already sent, ` +
-    `${o.empty} empty, ${o.failed} failed${o.outOfWindow ? `, ${o.outOfWindow} outside the time window` : ''}; ${plural(r.records, 'record')}, ${plural(r.lines, 'line')}` +
-    `${r.filtered ? ` (${r.filtered} filtered out)` : ''}${r.resumed ? ` (${r.resumed} sent before an interruption)` : ''} ` +
+    `${verb}${r.passes ? ` pass ${r.passes}` : ''}: ${plural(o.listed, 'object')} listed, ${n(o.sent)} sent, ${n(o.skipped)} already sent, ` +
+    `${n(o.empty)} empty, ${n(o.failed)} failed${o.outOfWindow ? `, ${n(o.outOfWindow)} outside the time window` : ''}; ${plural(r.records, 'record')}, ${plural(r.lines, 'line')}` +
+    `${r.filtered ? ` (${n(r.filtered)} filtered out)` : ''}${r.resumed ? ` (${n(r.resumed)} sent before an interruption)` : ''} ` +
     `in ${plural(r.batches, 'batch', 'batches')}, ${plural(r.retries, 'retry', 'retries')}, to ${r.destination} in ${r.seconds.toFixed(1)} s`
   )
 }

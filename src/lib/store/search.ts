@@ -206,12 +206,26 @@ function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number, cuto
   return {sql, params}
 }
 
+/** Columns of records_data: a filter naming only these (and no object column) can run on the table itself. */
+const DATA_COLUMNS = new Set(['oid', 'idx', 'ts', ...RECORD_FIELDS.map((f) => f.name)])
+
+/** Whether a WHERE fragment over `r` reads only records_data's columns (so it can skip the view). */
+function readsDataOnly(where: string): boolean {
+  if (/\bo\./.test(where)) return false
+  for (const m of where.matchAll(/\br\.(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))/g)) if (!DATA_COLUMNS.has(m[1] ?? m[2])) return false
+  return true
+}
+
 /**
- * The first page of a time sort lies in the earliest stretch of time (the latest, for `time:desc`), so before sorting
- * every match, look in a growing stretch: once the rows with `ts <= T` hold `limit` matches, they hold the page, since
- * every other row has a later time (or none) and sorts after them. Returns that condition (` AND r.ts <= T`), or ''
- * when the whole index must be sorted (small index, few matches). The stretches assume times spread evenly between the
- * first and last record; that only decides how fast the page is found, never which rows it holds.
+ * The first page of a time sort lies at one end of time, so before ordering every match (and carrying every column of
+ * each through the sort), find where the page ends. Look in a growing stretch of time at that end (the row groups
+ * outside it are skipped on their time range): once the stretch holds `limit` matches, the time T of the limit-th
+ * match in order is exact — every other row lies outside the stretch, on the far side of T, or has no time. The full
+ * query then runs with `ts >= T` (`<= T` ascending), ties at T included. The stretches assume times spread evenly
+ * between the first and last record: that decides only how fast T is found, never which rows the page holds. When
+ * the filter reads only record columns the stretch is searched in records_data, which holds nearly every row: its T
+ * can then only include more rows than needed, never fewer. Returns the condition, or '' (sort everything: a small
+ * index, or fewer matches than the limit in 30% of the time span).
  */
 async function timeCutoff(store: Store, spec: SearchSpec, sort: SortSpec, limit: number): Promise<string> {
   if (sort.field !== 'time' || !Number.isFinite(limit)) return ''
@@ -223,17 +237,19 @@ async function timeCutoff(store: Store, spec: SearchSpec, sort: SortSpec, limit:
   if (spec.window?.since !== undefined) lo = Math.max(lo, spec.window.since)
   if (spec.window?.until !== undefined) hi = Math.min(hi, spec.window.until)
   if (!(hi > lo)) return ''
+  const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
+  const from = readsDataOnly(where) ? `records_data r WHERE ` : `records r ${joinObjects(where)}WHERE NOT r.irregular AND `
+  const dir = sort.desc ? 'DESC' : 'ASC'
   for (let f = (limit * 20) / n; f < 0.3; f *= 8) {
-    const cut = sort.desc ? ` AND r.ts >= ${Math.floor(hi - (hi - lo) * f)}` : ` AND r.ts <= ${Math.ceil(lo + (hi - lo) * f)}`
-    const params: unknown[] = []
-    const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
-    if (spec.where) params.push(...spec.where.params)
+    const stretch = sort.desc ? `r.ts >= ${Math.floor(hi - (hi - lo) * f)}` : `r.ts <= ${Math.ceil(lo + (hi - lo) * f)}`
+    const params: unknown[] = spec.where ? [...spec.where.params] : []
     const win = windowSql(spec.window, params)
     const [row] = await store.all(
-      `SELECT count(*) AS n FROM (SELECT 1 FROM records r ${joinObjects(where)}WHERE NOT r.irregular AND ${where} AND ${win}${cut} LIMIT ${limit})`,
+      `SELECT count(*) AS n, ${sort.desc ? 'min' : 'max'}(ts) AS t FROM ` +
+        `(SELECT r.ts FROM ${from}${where} AND ${win} AND ${stretch} ORDER BY r.ts ${dir} LIMIT ${limit})`,
       params,
     )
-    if (Number(row.n) >= limit) return cut
+    if (Number(row.n) >= limit && row.t !== null) return sort.desc ? ` AND r.ts >= ${Number(row.t)}` : ` AND r.ts <= ${Number(row.t)}`
   }
   return ''
 }

@@ -13,10 +13,24 @@ import {sleep} from '../sleep.js'
 import {phase} from '../profile.js'
 
 /**
- * @duckdb/node-api is CommonJS: required directly it loads in about half the time an ESM import takes (the import
- * scans every re-exported file for its names), and start-up is part of every command.
+ * DuckDB is loaded on first use (commands that never open the index do not pay for it) and, from dist/, from the one
+ * file the build bundles @duckdb/node-api into (dist/vendor/duckdb-node-api.cjs: the package's ~160 CommonJS files
+ * cost about 110 ms to resolve and compile, the bundle about 65, the native binding included). Under tsx (tests) the
+ * package itself is loaded. docs/architecture.md §6 (lean start-up).
  */
-const {DuckDBInstance} = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api')
+type DuckDBModule = typeof import('@duckdb/node-api')
+let duckdb: DuckDBModule | undefined
+function loadDuckDB(): DuckDBModule {
+  if (duckdb) return duckdb
+  const require = createRequire(import.meta.url)
+  try {
+    duckdb = require('../../vendor/duckdb-node-api.cjs') as DuckDBModule
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error
+    duckdb = require('@duckdb/node-api') as DuckDBModule
+  }
+  return duckdb
+}
 type DuckDBInstance = DuckDBInstanceClass
 
 export const SCHEMA_VERSION = 11
@@ -202,7 +216,7 @@ export class Store {
       let told = false
       for (;;) {
         try {
-          instance = await DuckDBInstance.create(home.indexPath, readOnly ? {access_mode: 'READ_ONLY'} : {})
+          instance = await loadDuckDB().DuckDBInstance.create(home.indexPath, readOnly ? {access_mode: 'READ_ONLY'} : {})
           break
         } catch (error) {
           if (!isLockConflict(error)) throw new FlowlogError(`cannot open the index ${home.indexPath}: ${(error as Error).message}`, 1, {code: 'index_open', cause: error})
@@ -227,7 +241,7 @@ export class Store {
         store.connection.closeSync()
         instance.closeSync()
         await Promise.all([rm(home.indexPath, {force: true}), rm(`${home.indexPath}.wal`, {force: true})])
-        store = await Store.connect(home, await DuckDBInstance.create(home.indexPath), lock, readOnly)
+        store = await Store.connect(home, await loadDuckDB().DuckDBInstance.create(home.indexPath), lock, readOnly)
       }
       return store
     } catch (error) {

@@ -108,9 +108,9 @@ describe('small things (issue 17)', function () {
       expect(widest(hint.join('\n'))).to.be.at.most(80)
       const json = await runCli(['pull', '--source', dir, '--json'], {env})
       expect(JSON.parse(json.stdout).looked).to.deep.equal({where: dir, foreign: 2, outsideWindow: 0})
-      // A window that leaves everything out says so, and names the window flags.
+      // A folder that does not exist is not "0 objects".
       const old = await runCli(['pull', '--source', join(home.dir, 'demo-flowlogs-missing'), '--json'], {env})
-      expect(old.code).to.not.equal(0) // a folder that does not exist is an error, not "0 objects"
+      expect(old.code).to.not.equal(0)
     })
   })
 

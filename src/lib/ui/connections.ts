@@ -3,8 +3,8 @@ import type {ChalkInstance} from 'chalk'
 import type {Connection} from '../analysis/connections.js'
 import type {JsonObject} from '../records/object.js'
 import {csvCell} from './records.js'
-import {formatBytes, formatCount, formatTime, portLabel, type TimeOptions} from './format.js'
-import {protocolName, timeForm} from './records.js'
+import {formatBytes, formatCount, formatTime, type TimeOptions} from './format.js'
+import {actionCell, endpoint, protocolName, timeForm} from './records.js'
 import {type Column, renderTable, type Step} from './table.js'
 
 /** Renderers for `flowlog connections`: a table for people, csv/ndjson rows for machines. */
@@ -22,8 +22,6 @@ export function connectionCsvHeader(): string {
 export function connectionCsvRow(c: Connection): string {
   return CONNECTION_CSV_FIELDS.map((f) => csvCell(f === 'interfaces' ? c.interfaces.map((i) => i.id).join(' ') : (c[f] as JsonObject[string]))).join(',')
 }
-
-const endpoint = (ip: string | null, port: number | null, named: boolean) => `${ip ?? '?'}${port === null ? '' : `:${named ? portLabel(port) : port}`}`
 
 /** Where it was seen: each interface by its name (from the VPC snapshot), else its address, else its id. */
 export function interfaceLabels(c: Connection, names?: Map<string, string>): string {
@@ -47,9 +45,9 @@ export function connectionTable(rows: Connection[], c: ChalkInstance, options: C
   const time = (x: Connection) => (x.first_time ? formatTime(Date.parse(x.first_time), options.time) : '')
   const columns: Column<Connection>[] = [
     {id: 'first', head: (form) => (form === 0 ? 'first' : options.time?.local ? 'first local' : 'first UTC'), forms: 3, cell: (x, form) => timeForm(time(x), form)},
-    {id: 'action', head: 'action', cell: (x) => (x.action === 'rejected' ? c.red(x.action) : x.action === 'accepted' ? c.green(x.action) : String(x.action ?? ''))},
+    {id: 'action', head: 'action', cell: (x) => actionCell(x.action, c)},
     // Form 1 leaves out the initiator's port (most often ephemeral) before anything of the address is cut.
-    {id: 'initiator', head: 'initiator', forms: 2, min: 12, cell: (x, form) => (form === 0 ? endpoint(x.initiator_ip, x.initiator_port, false) : endpoint(x.initiator_ip, null, false))},
+    {id: 'initiator', head: 'initiator', forms: 2, min: 12, cell: (x, form) => (form === 0 ? endpoint(x.initiator_ip, x.initiator_port) : endpoint(x.initiator_ip, null))},
     {id: 'target', head: 'target', min: 12, cell: (x) => endpoint(x.target_ip, x.target_port, true)},
     {id: 'proto', head: 'proto', cell: (x) => protocolName(x.transport_protocol ?? undefined)},
     {id: 'bytes', head: 'bytes →/←', align: 'right', cell: (x) => `${formatBytes(x.bytes_from_initiator)} / ${formatBytes(x.bytes_from_target)}`},

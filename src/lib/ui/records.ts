@@ -36,7 +36,8 @@ export function csvRow(row: JsonObject, fields: string[]): string {
   return fields.map((f) => csvCell(row[f])).join(',')
 }
 
-function endpoint(ip: JsonValue | undefined, port: JsonValue | undefined, service = false): string {
+/** `ip:port` (`?` for a missing address); `service`: the port with its name, `22/ssh`. */
+export function endpoint(ip: JsonValue | undefined, port: JsonValue | undefined, service = false): string {
   const i = ip === undefined || ip === null ? '?' : String(ip)
   return port === undefined || port === null ? i : `${i}:${service ? portLabel(port) : port}`
 }
@@ -54,6 +55,11 @@ function column(col: Omit<TableColumn, 'value' | 'cell'> & {cell: (row: JsonObje
 export function timeForm(time: string, form: number): string {
   if (form === 0 || time.length < 19) return time
   return form === 1 ? `${time.slice(5, 10)} ${time.slice(11, 19)}` : time.slice(11, 19)
+}
+
+/** The action, red when rejected, green when accepted. */
+export function actionCell(action: JsonValue | undefined, c: ChalkInstance): string {
+  return action === 'rejected' ? c.red('rejected') : action === 'accepted' ? c.green('accepted') : String(action ?? '')
 }
 
 const num = (v: JsonValue | undefined) => (typeof v === 'number' ? v : 0)
@@ -79,7 +85,7 @@ export function recordColumns(c: ChalkInstance, fields?: string[], names?: Map<s
     column({
       id: 'action',
       head: 'action',
-      cell: (r) => (r.action === 'rejected' ? c.red('rejected') : r.action === 'accepted' ? c.green('accepted') : String(r.action ?? '')),
+      cell: (r) => actionCell(r.action, c),
     }),
     column({id: 'initiator', head: 'initiator', forms: 2, min: 15, cell: (r, _t, form) => endpoint(r.initiator_ip, r.initiator_port) + (form === 0 ? label(r.initiator_ip) : '')}),
     column({id: 'target', head: 'target', forms: 2, min: 15, cell: (r, _t, form) => endpoint(r.target_ip, r.target_port, true) + (form === 0 ? label(r.target_ip) : '')}),

@@ -1,11 +1,12 @@
 import {UsageError} from '../errors.js'
+import {phase} from '../profile.js'
 import {isMatchAll, parseQuery, queryHasCidr, toPredicate, toSql} from '../query/index.js'
 import type {EnvelopeOptions} from '../records/envelope.js'
 import type {JsonObject, JsonValue} from '../records/object.js'
 import {ROW_FIELD_MAP} from '../records/schema.js'
 import type {Store} from '../store/store.js'
 import {connectionBuckets, ConnectionInput, groupConnections} from './connections.js'
-import {byteValue, inWindow, JOIN, plain, type QuerySpec, recordBytes, regularWhere, scanIrregular} from './records-sql.js'
+import {byteValue, inWindow, plain, type QuerySpec, recordBytes, regularRows, scanIrregular} from './records-sql.js'
 
 export {byteValue, inWindow, type QuerySpec, recordBytes, scanIrregular} from './records-sql.js'
 
@@ -164,30 +165,21 @@ class GroupAccumulator {
 
 const BYTES_SQL = `COALESCE(r.bytes_from_initiator, 0) + COALESCE(r.bytes_from_target, 0)`
 
-function actionSql(action: ActionFilter | undefined, params: unknown[]): string | undefined {
-  if (!action) return undefined
-  params.push(action)
-  return 'r.action = ?'
-}
-
 /** The SQL half of one grouping: GROUP BY the typed column (or everything missing when the field has none). */
 async function groupRegular(store: Store, spec: QuerySpec, group: GroupSpec, acc: GroupAccumulator): Promise<void> {
   const column = ROW_FIELD_MAP.get(group.field)
-  const extraParams: unknown[] = []
-  const extra = actionSql(group.action, extraParams)
-  const where = regularWhere(spec, extra)
-  const params = [...where.params, ...extraParams]
+  const extra = group.action ? {sql: 'r.action = ?', params: [group.action]} : undefined
   if (!column) {
     // Regular rows only hold the typed fields: they all lack this one.
-    const [row] = await store.all(`SELECT count(*) AS flows FROM ${JOIN} WHERE ${where.sql}`, params)
+    const rows = regularRows(spec, '1 AS one', extra)
+    const [row] = await store.all(`SELECT count(*) AS flows FROM ${rows.sql} t`, rows.params)
     acc.add(undefined, Number(row.flows), 0)
     return
   }
-  const rows = await store.all(
-    `SELECT r."${column.name}" AS v, count(*) AS flows, sum(${BYTES_SQL}) AS bytes FROM ${JOIN} WHERE ${where.sql} GROUP BY r."${column.name}"`,
-    params,
-  )
-  for (const r of rows) acc.add(r.v === null ? undefined : plain(r.v), Number(r.flows), r.bytes === null ? 0 : Number(r.bytes))
+  const rows = regularRows(spec, `r."${column.name}" AS v, ${BYTES_SQL} AS b`, extra)
+  for (const r of await store.all(`SELECT v, count(*) AS flows, sum(b) AS bytes FROM ${rows.sql} t GROUP BY v`, rows.params)) {
+    acc.add(r.v === null ? undefined : plain(r.v), Number(r.flows), r.bytes === null ? 0 : Number(r.bytes))
+  }
 }
 
 /** Several groupings of the same query, with one pass over the irregular rows. */
@@ -267,8 +259,8 @@ function bucketOf(ts: number, interval: number): number {
 
 /** The bounds of the buckets that would be built, before building them (to choose or check an interval). */
 export async function timeRange(store: Store, spec: QuerySpec): Promise<{min: number; max: number} | undefined> {
-  const where = regularWhere(spec, 'r.ts IS NOT NULL')
-  const [row] = await store.all(`SELECT min(r.ts) AS lo, max(r.ts) AS hi FROM ${JOIN} WHERE ${where.sql}`, where.params)
+  const rows = regularRows(spec, 'r.ts AS ts', {sql: 'r.ts IS NOT NULL'})
+  const [row] = await store.all(`SELECT min(ts) AS lo, max(ts) AS hi FROM ${rows.sql} t`, rows.params)
   let min = row.lo === null ? Number.POSITIVE_INFINITY : Number(row.lo)
   let max = row.hi === null ? Number.NEGATIVE_INFINITY : Number(row.hi)
   await scanIrregular(store, spec, (_row, ts) => {
@@ -297,14 +289,12 @@ export async function bucketsOverTime(store: Store, options: BucketOptions): Pro
       await input.close()
     }
   } else {
-    const params: unknown[] = [interval, interval]
-    const where = regularWhere(options)
-    params.push(...where.params)
+    const matched = regularRows(options, 'r.ts AS ts, r.action AS act')
     rows = await store.all(
-      `SELECT CAST(floor(r.ts / CAST(? AS DOUBLE)) AS BIGINT) * ? AS b, ` +
-        `count(*) FILTER (WHERE r.action = 'accepted') AS a, count(*) FILTER (WHERE r.action = 'rejected') AS rj, count(*) AS n ` +
-        `FROM ${JOIN} WHERE ${where.sql} GROUP BY 1`,
-      params,
+      `SELECT CAST(floor(ts / CAST(? AS DOUBLE)) AS BIGINT) * ? AS b, ` +
+        `count(*) FILTER (WHERE act = 'accepted') AS a, count(*) FILTER (WHERE act = 'rejected') AS rj, count(*) AS n ` +
+        `FROM ${matched.sql} t GROUP BY 1`,
+      [interval, interval, ...matched.params],
     )
   }
   const map = new Map<number, Bucket>()
@@ -385,8 +375,8 @@ export function chooseInterval(range: {min: number; max: number}, preferred: num
 
 /** The record times of every match (records without a time are counted apart), for alert replays. */
 export async function matchTimes(store: Store, spec: QuerySpec): Promise<{times: number[]; untimed: number}> {
-  const where = regularWhere(spec)
-  const rows = await store.all(`SELECT r.ts AS ts FROM ${JOIN} WHERE ${where.sql}`, where.params)
+  const matched = regularRows(spec, 'r.ts AS ts')
+  const rows = await store.all(`SELECT ts FROM ${matched.sql} t`, matched.params)
   const times: number[] = []
   let untimed = 0
   for (const r of rows) {
@@ -457,7 +447,9 @@ export async function computeStats(store: Store, options: StatsOptions): Promise
       interval = chosen
     }
   }
+  phase('stats: time range')
   const buckets = await bucketsOverTime(store, {...options, intervalMs: interval, now})
+  phase('stats: buckets')
   const top = options.top ?? 5
   const [talkers, ports, sources] = await groupBy(store, options, [
     {field: 'initiator_ip', sort: 'bytes', limit: top},

@@ -1,9 +1,11 @@
 import {UsageError} from '../errors.js'
+import {phase} from '../profile.js'
 import type {JsonObject, JsonValue} from '../records/object.js'
 import {type FieldSpec, ROW_FIELD_MAP} from '../records/schema.js'
 import {parseTimestamp} from '../records/time.js'
 import type {Store} from '../store/store.js'
-import {byteValue, plain, type QuerySpec, regularWhere, scanIrregular} from './records-sql.js'
+import {uniqueKeySql} from '../store/store.js'
+import {byteValue, plain, type QuerySpec, regularRows, scanIrregular} from './records-sql.js'
 
 /**
  * Connections, not copies (docs/connections.md). A connection inside the VPC is logged at both of its interfaces
@@ -44,16 +46,21 @@ const OBJECTS_WITH_WINDOW = `(SELECT *, ${epochOf('h_capture_start_time')} AS cs
 /** The interface's own address: the initiator for `O`, the target for `I` (flow-log-format, direction; Q4 spellings). */
 const nicIpSql = `CASE lower(r.direction) WHEN 'o' THEN r.initiator_ip WHEN 'outbound' THEN r.initiator_ip WHEN 'i' THEN r.target_ip WHEN 'inbound' THEN r.target_ip END`
 
-function regularSelect(groups: (FieldSpec | undefined)[]): string {
-  const cs = `COALESCE(o.cs, ${epochOf('r.capture_start_time')})`
-  const ce = `COALESCE(o.ce, ${epochOf('r.capture_end_time')})`
+/**
+ * The merge input columns of a regular row `r` with its object `w` (OBJECTS_WITH_WINDOW). A records_data row's capture
+ * window is its object's; a row of the view may carry its own header (a raw one), read when the object's is unusable.
+ */
+function regularSelect(groups: (FieldSpec | undefined)[], table: 'records_data' | 'records'): string {
+  const own = table === 'records'
+  const cs = own ? `COALESCE(w.cs, ${epochOf('r.capture_start_time')})` : 'w.cs'
+  const ce = own ? `COALESCE(w.ce, ${epochOf('r.capture_end_time')})` : 'w.ce'
   const lo = `COALESCE(${cs}, r.ts)`
   const cols = [
     'r.initiator_ip', 'r.initiator_port', 'r.target_ip', 'r.target_port', 'r.transport_protocol', 'r.action', 'r.ts',
     lo, `greatest(COALESCE(${ce}, ${lo}), ${lo})`, `COALESCE(${epochOf('r.end_time')}, ${ce}, r.ts)`, 'r.was_initiated',
-    `COALESCE(r.network_interface_id, r.okey)`, nicIpSql,
+    `COALESCE(${own ? 'r.network_interface_id' : 'w.h_network_interface_id'}, w.key)`, nicIpSql,
     'CAST(COALESCE(r.bytes_from_initiator, 0) AS DOUBLE)', 'CAST(COALESCE(r.packets_from_initiator, 0) AS DOUBLE)',
-    'CAST(COALESCE(r.bytes_from_target, 0) AS DOUBLE)', 'CAST(COALESCE(r.packets_from_target, 0) AS DOUBLE)', 'hash(r.okey, r.idx)',
+    'CAST(COALESCE(r.bytes_from_target, 0) AS DOUBLE)', 'CAST(COALESCE(r.packets_from_target, 0) AS DOUBLE)', 'hash(w.key, r.idx)',
   ].map((sql, i) => `${sql} AS ${INPUT_COLUMNS[i][0]}`)
   groups.forEach((g, k) => cols.push(`${g ? `r."${g.name}"` : 'NULL'} AS g${k}`, `CAST(NULL AS VARCHAR) AS gj${k}`))
   return cols.join(', ')
@@ -82,8 +89,17 @@ export function irregularInput(row: JsonObject, okey: string, idx: number, ts: n
 
 let tableSeq = 0
 
+/** Bytes of one record, both directions (a missing value: 0), as the merge counts them. */
+const RECORD_BYTES_SQL = 'CAST(COALESCE(r.bytes_from_initiator, 0) AS DOUBLE) + CAST(COALESCE(r.bytes_from_target, 0) AS DOUBLE)'
+
 /**
- * The records a query matches, as rows of the merge: `conn` (one row per record, with `cid`, the connection's id).
+ * The records a query matches, in two parts (docs/architecture.md §7):
+ * - singles: regular rows whose connection key no other row of the index has (the `dup` mark of the load). Each is a
+ *   connection of its own and is counted with plain aggregates, straight from the table (`singles()`);
+ * - the others, merged in SQL once, when the input is opened, into a temporary table read as `conn` (one row per
+ *   record, with `cid`, the connection's id): regular rows that may share their key, and the irregular rows.
+ * A regular row whose key an irregular or general row (records_odd) may share is merged too: those rows carry no
+ * mark, so the regular rows with the same initiator and target address as one of them go with them.
  * Group field k is `g<k>` (typed, regular rows) / `gj<k>` (JSON text, irregular rows); NULL in both: missing.
  */
 export class ConnectionInput {
@@ -91,54 +107,109 @@ export class ConnectionInput {
     readonly store: Store,
     private readonly spec: QuerySpec,
     private readonly groups: (FieldSpec | undefined)[],
-    private readonly irregularTable: string | undefined,
+    private readonly tables: {irregular?: string; oddKeys?: string; merged: string},
+    private readonly dupBelow: number,
+    private readonly allChecked: boolean,
   ) {}
 
   static async open(store: Store, spec: QuerySpec, groupFields: string[] = []): Promise<ConnectionInput> {
     const {irregular} = await store.totals()
-    let table: string | undefined
-    if (irregular > 0) {
-      table = `conn_irregular_${process.pid}_${++tableSeq}`
-      const cols = [...IRREGULAR_COLUMNS, ...groupFields.flatMap((_f, k): [string, string][] => [[`g${k}`, 'VARCHAR'], [`gj${k}`, 'VARCHAR']])]
-      await store.run(`CREATE OR REPLACE TEMP TABLE ${table} (${cols.map(([n, t]) => `${n} ${t}`).join(', ')})`)
-      const batch: unknown[][] = []
-      const flush = async () => {
-        if (!batch.length) return
-        const one = `(${cols.map(([, t]) => `CAST(? AS ${t})`).join(', ')})`
-        await store.run(`INSERT INTO ${table} VALUES ${batch.map(() => one).join(', ')}`, batch.flat())
-        batch.length = 0
+    const seq = `${process.pid}_${++tableSeq}`
+    const tables: {irregular?: string; oddKeys?: string; merged: string} = {merged: `conn_merged_${seq}`}
+    const below = await store.dupBelow()
+    const [top] = await store.all(`SELECT max(oid) AS m FROM records_data`)
+    const input = new ConnectionInput(store, spec, groupFields.map((f) => ROW_FIELD_MAP.get(f)), tables, below, top.m === null || Number(top.m) < below)
+    try {
+      if (irregular > 0) {
+        const table = (tables.irregular = `conn_irregular_${seq}`)
+        const cols = [...IRREGULAR_COLUMNS, ...groupFields.flatMap((_f, k): [string, string][] => [[`g${k}`, 'VARCHAR'], [`gj${k}`, 'VARCHAR']])]
+        await store.run(`CREATE OR REPLACE TEMP TABLE ${table} (${cols.map(([n, t]) => `${n} ${t}`).join(', ')})`)
+        const batch: unknown[][] = []
+        const flush = async () => {
+          if (!batch.length) return
+          const one = `(${cols.map(([, t]) => `CAST(? AS ${t})`).join(', ')})`
+          await store.run(`INSERT INTO ${table} VALUES ${batch.map(() => one).join(', ')}`, batch.flat())
+          batch.length = 0
+        }
+        const pending: unknown[][] = []
+        await scanIrregular(store, spec, (row, ts, okey, idx) => {
+          pending.push(irregularInput(row, okey, idx, ts, groupFields))
+        })
+        for (const p of pending) {
+          batch.push(p)
+          if (batch.length >= 100) await flush()
+        }
+        await flush()
       }
-      const pending: unknown[][] = []
-      await scanIrregular(store, spec, (row, ts, okey, idx) => {
-        pending.push(irregularInput(row, okey, idx, ts, groupFields))
-      })
-      for (const p of pending) {
-        batch.push(p)
-        if (batch.length >= 100) await flush()
+      const [odd] = await store.all(`SELECT count(*) AS n FROM records_odd`)
+      if (tables.irregular || Number(odd.n) > 0) {
+        const table = (tables.oddKeys = `conn_oddkeys_${seq}`)
+        const general = regularRows(spec, 'r.initiator_ip AS ii, r.target_ip AS ti', {sql: 'r.dup IS NULL'})
+        await store.run(
+          `CREATE OR REPLACE TEMP TABLE ${table} AS SELECT DISTINCT ii, ti FROM ${general.sql} t` +
+            (tables.irregular ? ` UNION SELECT ii, ti FROM ${tables.irregular}` : ''),
+          general.params,
+        )
       }
-      await flush()
+      phase('connections: irregular and general rows')
+      const {sql, params} = input.mergeSql()
+      await store.run(`CREATE OR REPLACE TEMP TABLE ${tables.merged} AS ${sql}SELECT * FROM conn`, params)
+      phase('connections: merge of the shared keys')
+    } catch (error) {
+      await input.close().catch(() => undefined)
+      throw error
     }
-    return new ConnectionInput(store, spec, groupFields.map((f) => ROW_FIELD_MAP.get(f)), table)
+    return input
   }
 
   async close(): Promise<void> {
-    if (this.irregularTable) await this.store.run(`DROP TABLE IF EXISTS ${this.irregularTable}`)
+    for (const t of [this.tables.irregular, this.tables.oddKeys, this.tables.merged]) if (t) await this.store.run(`DROP TABLE IF EXISTS ${t}`)
   }
 
-  /** A WITH clause defining `conn`: every matching record (optionally of one action) with its connection id `cid`. */
-  cte(action?: string): {sql: string; params: unknown[]} {
-    const extraParams: unknown[] = []
-    if (action !== undefined) extraParams.push(action)
-    const where = regularWhere(this.spec, action === undefined ? undefined : 'r.action = ?')
-    const params = [...where.params, ...extraParams]
-    let input = `SELECT ${regularSelect(this.groups)} FROM records r JOIN ${OBJECTS_WITH_WINDOW} o ON o.oid = r.oid WHERE ${where.sql}`
-    if (this.irregularTable) {
+  /** The typed column of group field k (undefined: a field no regular row holds). */
+  groupColumn(k: number): FieldSpec | undefined {
+    return this.groups[k]
+  }
+
+  /**
+   * True for a regular row that is a connection of its own (NULL or false: it goes through the merge), on `table`
+   * (regularRows). After a whole pull every records_data row is checked and then `dup` alone says it: a plain column
+   * filter, which the scan applies before reading the other columns.
+   */
+  private singleSql(table: 'records_data' | 'records', single: boolean): string {
+    const odd = this.tables.oddKeys
+    if (table === 'records_data' && !odd && this.allChecked) return single ? 'NOT r.dup' : 'r.dup'
+    const cond = `(${uniqueKeySql(this.dupBelow)}${odd ? ` AND NOT (r.initiator_ip IN (SELECT ii FROM ${odd}) AND r.target_ip IN (SELECT ti FROM ${odd}))` : ''})`
+    return `${cond} ${single ? 'IS TRUE' : 'IS NOT TRUE'}`
+  }
+
+  /**
+   * The single-record connections, as a subquery selecting `columns` over `r` (a records row); `action` restricts
+   * to one action.
+   */
+  singles(columns: string, action?: string): {sql: string; params: unknown[]} {
+    const and = action === undefined ? '' : ' AND r.action = ?'
+    return regularRows(this.spec, columns, {sql: (table) => this.singleSql(table, true) + and, params: action === undefined ? [] : [action]})
+  }
+
+  /** Every record that is not a single, with its connection id (the WITH clause defining `conn`). */
+  private mergeSql(): {sql: string; params: unknown[]} {
+    // Each record with its object's capture window (w).
+    // After a whole pull the shared-key rows are also in records_dup, a small copy: read it, not the whole table.
+    const copy = !this.tables.oddKeys && this.allChecked
+    const rows = regularRows(this.spec, (table) => regularSelect(this.groups, table), {
+      sql: (table) => (copy && table === 'records_data' ? 'TRUE' : this.singleSql(table, false)),
+      join: `JOIN ${OBJECTS_WITH_WINDOW} w ON w.oid = r.oid`,
+      dataTable: copy ? 'records_dup' : undefined,
+    })
+    let input = rows.sql
+    const params = [...rows.params]
+    if (this.tables.irregular) {
       // Group columns take the regular rows' types (a VARCHAR NULL would turn their numbers into strings).
       const groupCols = this.groups.flatMap((g, k) => [g ? `CAST(g${k} AS ${g.sql}) AS g${k}` : `g${k}`, `gj${k}`])
       const cols = [...INPUT_COLUMNS.slice(0, -1).map(([n]) => n), 'hash(okey, idx) AS rid', ...groupCols].join(', ')
-      input += ` UNION ALL SELECT ${cols} FROM ${this.irregularTable}${action === undefined ? '' : ' WHERE act = ?'}`
-      if (action !== undefined) params.push(action)
-    }
+      input = `SELECT * FROM ${input} t UNION ALL SELECT ${cols} FROM ${this.tables.irregular}`
+    } else input = `SELECT * FROM ${input} t`
     // A record lacking a key field or a time is alone: its own id joins its key. The key is hashed once (kh, 64
     // bits): partitions and joins on one integer are much cheaper than on six columns.
     const lone = `(ii IS NULL OR ipt IS NULL OR ti IS NULL OR tpt IS NULL OR pr IS NULL OR act IS NULL OR lo IS NULL)`
@@ -155,6 +226,16 @@ export class ConnectionInput {
       `conn AS (SELECT * EXCLUDE (prev_hi, island), hash(kh, island) AS cid FROM islands ` +
       `UNION ALL SELECT *, hash(kh, 1) AS cid FROM keyed ANTI JOIN multi USING (kh)) `
     return {sql, params}
+  }
+
+  /**
+   * A WITH clause defining `conn`: the merged records (not the singles) of one action or all, with their connection
+   * id `cid`. The action is part of the key, so restricting after the merge is the same as before it.
+   */
+  cte(action?: string): {sql: string; params: unknown[]} {
+    return action === undefined
+      ? {sql: `WITH conn AS (SELECT * FROM ${this.tables.merged}) `, params: []}
+      : {sql: `WITH conn AS (SELECT * FROM ${this.tables.merged} WHERE act = ?) `, params: [action]}
   }
 }
 
@@ -192,6 +273,17 @@ export interface ConnectionGroups {
  * of its records with that value, each direction's largest interface total.
  */
 export async function groupConnections(input: ConnectionInput, k: number, action?: string): Promise<ConnectionGroups> {
+  const out: ConnectionGroups = {rows: [], connections: 0, records: 0}
+  const column = input.groupColumn(k)
+  const singles = input.singles(`${column ? `r."${column.name}"` : 'NULL'} AS g, ${RECORD_BYTES_SQL} AS b`, action)
+  const counted = await input.store.all(`SELECT g AS v, count(*) AS flows, sum(b) AS bytes FROM ${singles.sql} t GROUP BY ALL`, singles.params)
+  phase(`connections: group ${k}, singles`)
+  for (const r of counted) {
+    const flows = Number(r.flows)
+    out.connections += flows
+    out.records += flows
+    out.rows.push({value: r.v === null ? undefined : plain(r.v), flows, bytes: r.bytes === null ? 0 : Number(r.bytes)})
+  }
   const {sql, params} = input.cte(action)
   const rows = await input.store.all(
     sql +
@@ -201,11 +293,11 @@ export async function groupConnections(input: ConnectionInput, k: number, action
       `UNION ALL SELECT NULL, NULL, NULL, NULL, count(DISTINCT cid), count(*) FROM conn`,
     params,
   )
-  const out: ConnectionGroups = {rows: [], connections: 0, records: 0}
+  phase(`connections: group ${k}, merged`)
   for (const r of rows) {
     if (r.connections !== null) {
-      out.connections = Number(r.connections)
-      out.records = Number(r.records)
+      out.connections += Number(r.connections)
+      out.records += Number(r.records)
       continue
     }
     const value = r.gj !== null ? (JSON.parse(r.gj as string) as JsonValue) : r.v === null ? undefined : plain(r.v)
@@ -216,25 +308,32 @@ export async function groupConnections(input: ConnectionInput, k: number, action
 
 /**
  * Connections per bucket of their first record time, by action (stats): rows {b: bucket start or NULL when no record of
- * the connection has a time, a: accepted, rj: rejected, n: all}.
+ * the connection has a time, a: accepted, rj: rejected, n: all}; a bucket may come in more than one row.
  */
 export async function connectionBuckets(input: ConnectionInput, intervalMs: number): Promise<{b: number | null; a: number; rj: number; n: number; records: number}[]> {
+  const bucketSql = (t: string) => `CAST(floor(${t} / CAST(? AS DOUBLE)) AS BIGINT) * ? AS b`
+  const singles = input.singles('r.ts AS t, r.action AS act')
   const {sql, params} = input.cte()
-  const rows = await input.store.all(
-    sql +
-      `, firsts AS (SELECT any_value(act) AS act, min(ts) AS t, count(*) AS recs FROM conn GROUP BY cid) ` +
-      `SELECT CAST(floor(t / CAST(? AS DOUBLE)) AS BIGINT) * ? AS b, count(*) FILTER (WHERE act = 'accepted') AS a, ` +
-      `count(*) FILTER (WHERE act = 'rejected') AS rj, count(*) AS n, sum(recs) AS records FROM firsts GROUP BY 1`,
-    [...params, intervalMs, intervalMs],
-  )
+  const counts = `count(*) FILTER (WHERE act = 'accepted') AS a, count(*) FILTER (WHERE act = 'rejected') AS rj, count(*) AS n`
+  const rows = [
+    ...(await input.store.all(`SELECT ${bucketSql('t')}, ${counts}, count(*) AS records FROM ${singles.sql} s GROUP BY 1`, [intervalMs, intervalMs, ...singles.params])),
+    ...(await input.store.all(
+      sql +
+        `, firsts AS (SELECT any_value(act) AS act, min(ts) AS t, count(*) AS recs FROM conn GROUP BY cid) ` +
+        `SELECT ${bucketSql('t')}, ${counts}, sum(recs) AS records FROM firsts GROUP BY 1`,
+      [...params, intervalMs, intervalMs],
+    )),
+  ]
   return rows.map((r) => ({b: r.b === null ? null : Number(r.b), a: Number(r.a), rj: Number(r.rj), n: Number(r.n), records: Number(r.records)}))
 }
 
 /** Connections and the records merged into them (for the "merged" line of top and stats). */
 export async function countConnections(input: ConnectionInput): Promise<{connections: number; records: number}> {
+  const singles = input.singles('1 AS one')
+  const [one] = await input.store.all(`SELECT count(*) AS n FROM ${singles.sql} s`, singles.params)
   const {sql, params} = input.cte()
   const [row] = await input.store.all(sql + `SELECT count(DISTINCT cid) AS c, count(*) AS n FROM conn`, params)
-  return {connections: Number(row.c), records: Number(row.n)}
+  return {connections: Number(one.n) + Number(row.c), records: Number(one.n) + Number(row.n)}
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -321,28 +420,35 @@ export async function listConnections(store: Store, options: ListConnectionsOpti
     const order = `${SORT_SQL[sort]} ${dir} NULLS LAST${sort === 'time' ? '' : `, first_ts ${dir} NULLS LAST`}, ii, ipt, ti, tpt, pr, act, cid`
     const limit = options.limit && options.limit > 0 ? ` LIMIT ${Math.floor(options.limit)}` : ''
     const keys = ['ii', 'ipt', 'ti', 'tpt', 'pr', 'act'].map((k) => `any_value(${k}) AS ${k}`).join(', ')
+    const measures = ['bi', 'pi', 'bt', 'pt']
+    // A single's id: its row (a merged connection's is hash(kh, island), another 64-bit value).
+    const singles = input.singles(
+      `hash(r.oid, r.idx) AS cid, r.oid, r.idx, r.initiator_ip AS ii, r.initiator_port AS ipt, r.target_ip AS ti, r.target_port AS tpt, ` +
+        `r.transport_protocol AS pr, r.action AS act, r.ts AS first_ts, ` +
+        `${['initiator', 'target'].flatMap((side) => ['bytes', 'packets'].map((m) => `CAST(COALESCE(r.${m}_from_${side}, 0) AS DOUBLE) AS ${m[0]}${side[0]}`)).join(', ')}`,
+    )
+    const [single] = await store.all(`SELECT count(*) AS n FROM ${singles.sql} s`, singles.params)
+    const [merged] = await store.all(sql + `SELECT count(DISTINCT cid) AS c, count(*) AS n FROM conn`, params)
+    const total = Number(single.n) + Number(merged.c)
+    const records = Number(single.n) + Number(merged.n)
     const rows = await store.all(
       sql +
         `, per_nic AS MATERIALIZED (SELECT cid, nic, any_value(nic_ip) AS nic_ip, count(*) AS n, sum(bi) AS bi, sum(pi) AS pi, sum(bt) AS bt, sum(pt) AS pt, ` +
         `min(ts) AS first_ts, max(te) AS last_ts, ${keys} FROM conn GROUP BY cid, nic), ` +
         `per_conn AS (SELECT cid, ${keys}, min(first_ts) AS first_ts, max(last_ts) AS last_ts, max(bi) AS bi, max(pi) AS pi, max(bt) AS bt, max(pt) AS pt, ` +
         `sum(n) AS records FROM per_nic GROUP BY cid), ` +
-        `page AS (SELECT *, count(*) OVER () AS total, sum(records) OVER () AS all_records FROM per_conn ORDER BY ${order}${limit}), ` +
+        `every AS (SELECT cid, CAST(NULL AS BIGINT) AS oid, CAST(NULL AS INTEGER) AS idx, ii, ipt, ti, tpt, pr, act, first_ts, last_ts, ${measures.join(', ')}, records FROM per_conn ` +
+        `UNION ALL SELECT cid, oid, idx, ii, ipt, ti, tpt, pr, act, first_ts, NULL, ${measures.join(', ')}, 1 FROM ${singles.sql} s), ` +
+        `page AS (SELECT * FROM every ORDER BY ${order}${limit}), ` +
         // The interfaces are listed for the page only.
         `nics AS (SELECT cid, to_json(list({'id': nic, 'ip': nic_ip, 'records': n} ORDER BY nic)) AS nics FROM per_nic SEMI JOIN page USING (cid) GROUP BY cid) ` +
-        `SELECT page.*, nics.nics FROM page JOIN nics USING (cid) ORDER BY ${order}`,
-      params,
+        `SELECT page.*, nics.nics FROM page LEFT JOIN nics USING (cid) ORDER BY ${order}`,
+      [...params, ...singles.params],
     )
-    let total = 0
-    let records = 0
-    if (rows.length) {
-      total = Number(rows[0].total)
-      records = Number(rows[0].all_records)
-    } else if (limit) {
-      // Nothing on the page means nothing at all (a limit is at least 1).
-    }
-    const connections = rows.map(
-      (r): Connection => ({
+    const details = await singleDetails(store, rows.filter((r) => r.oid !== null))
+    const connections = rows.map((r): Connection => {
+      const own = r.oid === null ? undefined : details.get(`${Number(r.oid)}:${Number(r.idx)}`)
+      return {
         initiator_ip: r.ii as string | null,
         initiator_port: num(r.ipt),
         target_ip: r.ti as string | null,
@@ -350,17 +456,38 @@ export async function listConnections(store: Store, options: ListConnectionsOpti
         transport_protocol: num(r.pr),
         action: r.act as string | null,
         first_time: iso(num(r.first_ts)),
-        last_time: iso(num(r.last_ts)),
+        last_time: iso(own ? own.last : num(r.last_ts)),
         bytes_from_initiator: Number(r.bi),
         packets_from_initiator: Number(r.pi),
         bytes_from_target: Number(r.bt),
         packets_from_target: Number(r.pt),
-        interfaces: (JSON.parse(String(r.nics)) as {id: string; ip: string | null; records: number}[]).map((n) => ({id: n.id, ip: n.ip, records: Number(n.records)})),
+        interfaces: own
+          ? [{id: own.nic, ip: own.ip, records: 1}]
+          : (JSON.parse(String(r.nics)) as {id: string; ip: string | null; records: number}[]).map((n) => ({id: n.id, ip: n.ip, records: Number(n.records)})),
         records: Number(r.records),
-      }),
-    )
+      }
+    })
     return {connections, total, records, merged: records - total}
   } finally {
     await input.close()
   }
+}
+
+/** The last time and the interface of single-record connections (the page's), by `oid:idx`. */
+async function singleDetails(store: Store, rows: {oid?: unknown; idx?: unknown}[]): Promise<Map<string, {last: number | null; nic: string; ip: string | null}>> {
+  const out = new Map<string, {last: number | null; nic: string; ip: string | null}>()
+  if (rows.length === 0) return out
+  const wanted = new Set(rows.map((r) => `${Number(r.oid)}:${Number(r.idx)}`))
+  // Integers only (ids read back from the index), so they go into the text: the scan then skips other objects.
+  const oids = [...new Set(rows.map((r) => Math.trunc(Number(r.oid))))]
+  const ce = `COALESCE(w.ce, ${epochOf('r.capture_end_time')})`
+  const found = await store.all(
+    `SELECT r.oid, r.idx, COALESCE(${epochOf('r.end_time')}, ${ce}, r.ts) AS te, COALESCE(r.network_interface_id, w.key) AS nic, ${nicIpSql} AS ip ` +
+      `FROM records r JOIN ${OBJECTS_WITH_WINDOW} w ON w.oid = r.oid WHERE r.oid IN (${oids.join(', ')})`,
+  )
+  for (const f of found) {
+    const key = `${Number(f.oid)}:${Number(f.idx)}`
+    if (wanted.has(key)) out.set(key, {last: num(f.te), nic: String(f.nic), ip: (f.ip as string | null) ?? null})
+  }
+  return out
 }

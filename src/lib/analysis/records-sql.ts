@@ -1,7 +1,7 @@
 import type {JsonObject, JsonValue} from '../records/object.js'
 import type {TimeWindow} from '../records/time.js'
-import {type RowPredicate, windowSql} from '../store/search.js'
-import type {Store} from '../store/store.js'
+import {readsDataOnly, type RowPredicate, windowSql} from '../store/search.js'
+import {oddRowsSql, type Store} from '../store/store.js'
 
 /**
  * What the aggregations over the local index share (aggregate.ts for records, connections.ts for connections):
@@ -25,17 +25,44 @@ export function inWindow(ts: number | null, window: TimeWindow | undefined): boo
   return true
 }
 
-/** The base WHERE for regular rows: NOT irregular AND query AND window [AND extra]. */
-export function regularWhere(spec: QuerySpec, extra?: string): {sql: string; params: unknown[]} {
+type Table = 'records_data' | 'records'
+
+/**
+ * The regular rows a query matches, as a subquery selecting `columns` (expressions over `r`). When the filter and the
+ * columns read only record columns, records_data is read itself (no join to the objects, no view), beside the few
+ * regular rows of records_odd (oddRowsSql: `dup` is NULL only there); else the view joined to the objects.
+ * `extra` is one more condition over `r` (with its parameters, after the query's) and a JOIN clause for the columns.
+ * `columns` and the condition may differ by the table `r` is (records_data holds no header column: the view maps them
+ * from the object); `dataTable` reads a table of records_data's shape in its place (records_dup).
+ */
+export function regularRows(
+  spec: QuerySpec,
+  columns: string | ((table: Table) => string),
+  extra?: {sql: string | ((table: Table) => string); params?: unknown[]; join?: string; dataTable?: string},
+): {sql: string; params: unknown[]} {
+  const cols = (table: Table) => (typeof columns === 'string' ? columns : columns(table))
   const params: unknown[] = []
-  const parts = ['NOT r.irregular']
+  const parts: string[] = []
   if (spec.where) {
     parts.push(`(${spec.where.sql})`)
     params.push(...spec.where.params)
   }
   parts.push(windowSql(spec.window, params))
-  if (extra) parts.push(extra)
-  return {sql: parts.join(' AND '), params}
+  params.push(...(extra?.params ?? []))
+  const cond = (table: Table) => {
+    const more = extra === undefined ? '' : typeof extra.sql === 'string' ? extra.sql : extra.sql(table)
+    return more ? [...parts, `(${more})`].join(' AND ') : parts.join(' AND ')
+  }
+  const join = extra?.join ? `${extra.join} ` : ''
+  if (readsDataOnly(`${cond('records_data')} ${cols('records_data')}`)) {
+    return {
+      sql:
+        `(SELECT ${cols('records_data')} FROM ${extra?.dataTable ?? 'records_data'} r ${join}WHERE ${cond('records_data')} ` +
+        `UNION ALL SELECT ${cols('records')} FROM (${oddRowsSql()}) r ${join}WHERE NOT r.irregular AND ${cond('records')})`,
+      params: [...params, ...params],
+    }
+  }
+  return {sql: `(SELECT ${cols('records')} FROM ${JOIN} ${join}WHERE NOT r.irregular AND ${cond('records')})`, params}
 }
 
 export function plain(v: unknown): JsonValue {

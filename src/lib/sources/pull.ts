@@ -5,6 +5,8 @@ import {DiskFullError, errorMessage, InterruptedError, isDiskFull, PartialFailur
 import {cut, DEFAULT_MAX_OBJECT_BYTES, formatSize} from '../records/limits.js'
 import type {TimeWindow} from '../records/time.js'
 import type {EncodedObject} from '../store/encode.js'
+import {phase} from '../profile.js'
+import {parseKey} from '../records/key.js'
 import {ParsePool} from '../store/pool.js'
 import type {LoadedObjectInfo, ObjectMeta, Store} from '../store/store.js'
 import type {Source, SourceObject} from './types.js'
@@ -70,6 +72,31 @@ const ROW_GROUP = 122_880
 export function commitDue(rows: number, commitRows: number): boolean {
   if (rows >= commitRows) return true
   return rows >= 2 * ROW_GROUP && rows % ROW_GROUP > ROW_GROUP / 2
+}
+
+/** Objects sorted per chunk of the listing (bounded memory for huge listings). */
+const ORDER_CHUNK = 20_000
+
+/**
+ * The listing in time order, chunk by chunk: the hour folder of the key, then its stream and sequence (keys that are
+ * not flow-log keys keep their place after the others). A listing comes in key order, one interface after another;
+ * loaded in time order instead, the index stores records of the same hours together, so a query for the newest (or
+ * oldest) page reads only the row groups of those hours (docs/architecture.md §3).
+ */
+export async function* inTimeOrder(listing: AsyncIterable<SourceObject>, chunk = ORDER_CHUNK): AsyncGenerator<SourceObject> {
+  let buffer: {obj: SourceObject; hour: number; stream: string; seq: number; n: number}[] = []
+  let n = 0
+  const drain = function* () {
+    buffer.sort((a, b) => a.hour - b.hour || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0) || a.seq - b.seq || a.n - b.n)
+    for (const b of buffer) yield b.obj
+    buffer = []
+  }
+  for await (const obj of listing) {
+    const k = parseKey(obj.key)
+    buffer.push({obj, hour: k?.hour_dir ?? Number.POSITIVE_INFINITY, stream: k?.stream_id ?? '', seq: k ? Number(k.sequence) : 0, n: n++})
+    if (buffer.length >= chunk) yield* drain()
+  }
+  yield* drain()
 }
 
 function sameBytes(prev: LoadedObjectInfo, obj: SourceObject): boolean {
@@ -245,7 +272,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
   const downloads = new Set<Promise<void>>()
   let failure: unknown
   try {
-    for await (const obj of source.list(window)) {
+    for await (const obj of inTimeOrder(source.list(window))) {
       if (fatal) break
       options.signal?.throwIfAborted()
       summary.objects.listed++
@@ -296,7 +323,12 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
     flush(true)
     while (inflightBatches.size) await Promise.all([...inflightBatches])
     await chain
-    if (!fatal) await commitAll()
+    if (!fatal) {
+      await commitAll()
+      phase('pull: loaded')
+      // What this pull (or a killed one) loaded is checked for shared connection keys (docs/architecture.md §7).
+      await store.markDuplicates()
+    }
   } catch (error) {
     failure = error
   } finally {

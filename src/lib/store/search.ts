@@ -3,7 +3,7 @@ import {RECORD_FIELDS, ROW_FIELD_MAP} from '../records/schema.js'
 import type {TimeWindow} from '../records/time.js'
 import {UsageError} from '../errors.js'
 import {phase} from '../profile.js'
-import {recExpression, type Store} from './store.js'
+import {oddRowsSql, recExpression, type Store} from './store.js'
 
 /**
  * Search the index with a compiled query: the SQL back end on regular rows, the JavaScript predicate on irregular rows
@@ -207,10 +207,10 @@ function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number, cuto
 }
 
 /** Columns of records_data: a filter naming only these (and no object column) can run on the table itself. */
-const DATA_COLUMNS = new Set(['oid', 'idx', 'ts', ...RECORD_FIELDS.map((f) => f.name)])
+const DATA_COLUMNS = new Set(['oid', 'idx', 'ts', 'dup', ...RECORD_FIELDS.map((f) => f.name)])
 
 /** Whether a WHERE fragment over `r` reads only records_data's columns (so it can skip the view). */
-function readsDataOnly(where: string): boolean {
+export function readsDataOnly(where: string): boolean {
   if (/\bo\./.test(where)) return false
   for (const m of where.matchAll(/\br\.(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*))/g)) if (!DATA_COLUMNS.has(m[1] ?? m[2])) return false
   return true
@@ -342,10 +342,14 @@ export async function countMatches(store: Store, spec: SearchSpec): Promise<numb
   const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
   if (spec.where) params.push(...spec.where.params)
   const win = windowSql(spec.window, params)
-  const [row] = await store.all(
-    `SELECT count(*) AS n FROM records r ${joinObjects(where)}WHERE NOT r.irregular AND ${where} AND ${win}`,
-    params,
-  )
+  // A filter on record columns counts on records_data itself (no view, no join), plus the general rows of records_odd.
+  const [row] = readsDataOnly(where)
+    ? await store.all(
+        `SELECT (SELECT count(*) FROM records_data r WHERE ${where} AND ${win}) + ` +
+          `(SELECT count(*) FROM (${oddRowsSql()}) r WHERE NOT r.irregular AND ${where} AND ${win}) AS n`,
+        [...params, ...params],
+      )
+    : await store.all(`SELECT count(*) AS n FROM records r ${joinObjects(where)}WHERE NOT r.irregular AND ${where} AND ${win}`, params)
   const irregular = spec.hasIrregular === false ? [] : await irregularMatches(store, spec, {field: 'time', desc: false})
   return Number(row.n) + irregular.length
 }

@@ -33,7 +33,7 @@ function loadDuckDB(): DuckDBModule {
 }
 type DuckDBInstance = DuckDBInstanceClass
 
-export const SCHEMA_VERSION = 11
+export const SCHEMA_VERSION = 12
 
 /** An index holding no object is well under this size; a larger one is started again (Store.open). */
 const EMPTY_INDEX_BYTES = 2 * 1024 * 1024
@@ -55,7 +55,12 @@ function ddl(): string[] {
     // Records point at their object by a small integer (oid), not by its ~350-byte key. Canonical rows (README.md),
     // nearly all of them, hold only their typed record columns; the others, with their raw text and raw header
     // columns, are in records_odd.
-    `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, ${recordCols})`,
+    // dup (docs/architecture.md §7): the row's connection key may be shared by another row (false: it is not, for rows
+    // whose oid is below meta.dup_below; rows above are not checked yet).
+    `CREATE TABLE IF NOT EXISTS records_data (oid BIGINT, idx INTEGER, ts BIGINT, ${recordCols}, dup BOOLEAN)`,
+    // The rows of records_data whose dup is true, copied whole (markDuplicates): the merge of top, stats and
+    // connections reads this small table instead of scanning every row for the few it needs.
+    `CREATE TABLE IF NOT EXISTS records_dup AS SELECT * FROM records_data WHERE false`,
     `CREATE TABLE IF NOT EXISTS records_odd (oid BIGINT, idx INTEGER, ts BIGINT, irregular BOOLEAN, rec_raw VARCHAR, ${recordCols}, ${rawHeaderCols})`,
     `CREATE OR REPLACE VIEW records AS ${recordsViewSql()}`,
   ]
@@ -67,24 +72,34 @@ function ddl(): string[] {
  * rank in key order (sort on it instead of okey: the same order, an integer comparison).
  */
 export function recordsViewSql(): string {
-  const recordSelect = (p: string) => RECORD_FIELDS.map((f) => `${p}"${f.name}"`).join(', ')
   const ranked = `(SELECT *, row_number() OVER (ORDER BY key, source) AS krank FROM objects)`
+  return `${dataRowsSql(ranked)} UNION ALL ${oddRowsSql(ranked)}`
+}
+
+const recordSelect = (p: string) => RECORD_FIELDS.map((f) => `${p}"${f.name}"`).join(', ')
+
+/** The view's canonical rows (records_data), with `objects` (or a ranked copy of it giving krank). */
+function dataRowsSql(objects: string): string {
   return (
     `SELECT ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
     `${recordSelect('d.')}, ${HEADER_FIELDS.map((f) => `ob."h_${f.name}" AS "${f.name}"`).join(', ')}, ` +
-    `ob.key AS "key", d.oid, ob.krank FROM records_data d JOIN ${ranked} ob ON ob.oid = d.oid ` +
-    `UNION ALL ` +
-    `SELECT ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
-    `${recordSelect('x.')}, ` +
-    `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
-    `ob.key AS "key", x.oid, ob.krank FROM records_odd x JOIN ${ranked} ob ON ob.oid = x.oid`
+    `ob.key AS "key", d.oid, ${objects === 'objects' ? 'NULL' : 'ob.krank'} AS krank, d.dup FROM records_data d JOIN ${objects} ob ON ob.oid = d.oid`
   )
 }
 
 /**
- * The record part of a canonical row rebuilt from its typed columns: exactly the record's JSON without braces, since
- * canonical rows hold only known fields, in schema order, with strings that need no escaping (encode.ts).
+ * The view's other rows (records_odd: general and irregular), the columns of the view; krank only with a ranked
+ * `objects` (the window costs tens of milliseconds: the aggregations, which need no order, read them without it).
  */
+export function oddRowsSql(objects = 'objects'): string {
+  return (
+    `SELECT ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
+    `${recordSelect('x.')}, ` +
+    `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
+    `ob.key AS "key", x.oid, ${objects === 'objects' ? 'NULL' : 'ob.krank'} AS krank, CAST(NULL AS BOOLEAN) AS dup FROM records_odd x JOIN ${objects} ob ON ob.oid = x.oid`
+  )
+}
+
 export function recExpression(p: string): string {
   const parts = RECORD_FIELDS.map((f) => {
     const name = JSON.stringify(f.name)
@@ -150,13 +165,25 @@ function readTsv(files: string[], columns: [string, string][]): string {
 }
 
 /** The tables records are stored in: canonical rows, and the others. */
-const RECORD_TABLES = ['records_data', 'records_odd']
+const RECORD_TABLES = ['records_data', 'records_odd', 'records_dup']
 
 /** Canonical lines (scan.ts) into records_data: record fields, ord, idx, ts. */
 function canonicalSelect(base: number, files: string[]): string {
   const columns: [string, string][] = [...RECORD_FIELDS.map((f): [string, string] => [`f_${f.name}`, f.sql]), ['ord', 'BIGINT'], ['idx', 'INTEGER'], ['ts', 'BIGINT']]
-  const select = [`t.ord + ${base}`, 't.idx', 't.ts', ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`)]
+  const select = [`t.ord + ${base}`, 't.idx', 't.ts', ...RECORD_FIELDS.map((f) => `t."f_${f.name}"`), 'false']
   return `SELECT ${select.join(', ')} FROM ${readTsv(files, columns)} t`
+}
+
+/** The connection key of a record row (docs/connections.md): the columns a connection's records share. */
+export const CONNECTION_KEY_HASH = `hash(initiator_ip, initiator_port, target_ip, target_port, transport_protocol, action)`
+
+/**
+ * A condition on a records_data row (or a row of the records view) `p`: true when no other row of the index has its
+ * connection key, so the row is a connection of its own (docs/architecture.md §7). NULL or false: it may share it.
+ * `below` is Store.dupBelow() (a number read from the index, so it goes into the text: the scan filters on it).
+ */
+export function uniqueKeySql(below: number, p = 'r.'): string {
+  return `(${p}oid < ${Math.trunc(below)} AND NOT ${p}dup)`
 }
 
 /** General lines (encode.ts) into records_odd: ord, idx, ts, irregular, hdr, rec, record fields, header fields. */
@@ -298,7 +325,7 @@ export class Store {
     if (row && row.value !== String(SCHEMA_VERSION)) {
       // The index is a cache of the bucket: an index from another version is rebuilt by the next pull.
       await this.connection.run(`DROP VIEW IF EXISTS records`).catch(() => undefined)
-      for (const t of ['records', 'records_data', 'records_odd', 'objects']) await this.connection.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined)
+      for (const t of ['records', 'records_data', 'records_odd', 'records_dup', 'objects']) await this.connection.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined)
       await this.connection.run(`DROP SEQUENCE IF EXISTS object_ids`).catch(() => undefined)
     }
     for (const statement of ddl()) await this.connection.run(statement)
@@ -386,7 +413,10 @@ export class Store {
    */
   async beginLoad(lanes = 1): Promise<void> {
     if (this.loadLanes.length) throw new FlowlogError('a load is already open', 1)
-    const [row] = await this.all(`SELECT coalesce(max(oid), 0) AS m FROM objects`)
+    // Never below the duplicate check's mark (markDuplicates): rows under it count as checked.
+    const [row] = await this.all(
+      `SELECT greatest(coalesce((SELECT max(oid) FROM objects), 0), coalesce((SELECT CAST(value AS BIGINT) FROM meta WHERE name = 'dup_below'), 1) - 1) AS m`,
+    )
     this.loadBase = Number(row.m)
     const connections = [this.connection]
     for (let i = 1; i < lanes; i++) connections.push(await this.instance.connect())
@@ -413,6 +443,52 @@ export class Store {
       for (let i = 0; i < this.loadLanes.length; i++) await this.commitLane(i)
     } finally {
       this.closeLanes()
+    }
+  }
+
+  /** The rows with an oid below this were checked by markDuplicates (0: none). */
+  async dupBelow(): Promise<number> {
+    const [row] = await this.all(`SELECT CAST(value AS BIGINT) AS v FROM meta WHERE name = 'dup_below'`)
+    return row?.v === null || row?.v === undefined || !Number.isSafeInteger(Number(row.v)) ? 0 : Number(row.v)
+  }
+
+  /**
+   * Check the rows loaded since the last check (oid >= meta.dup_below) for connection keys another row shares, set
+   * `dup` on every row of those keys, and move dup_below past them, in one transaction (docs/architecture.md §7).
+   * Rows a kill left above the mark are checked by the next pull; until then queries merge them the slow way.
+   */
+  async markDuplicates(): Promise<void> {
+    const [row] = await this.all(
+      `SELECT (SELECT max(oid) FROM records_data) AS top, (SELECT CAST(value AS BIGINT) FROM meta WHERE name = 'dup_below') AS below, ` +
+        `(SELECT count(*) FROM records_data) AS n`,
+    )
+    if (row.top === null) return
+    const top = Number(row.top)
+    const below = row.below === null ? 0 : Number(row.below)
+    if (top < below) return
+    await this.run('RESET threads')
+    await this.run('BEGIN TRANSACTION')
+    try {
+      const [fresh] = await this.all(`SELECT count(*) AS n FROM records_data WHERE oid >= ?`, [below])
+      // Mostly new rows: one grouping of every key; a few: only the keys of the new rows are looked up.
+      const keys =
+        Number(fresh.n) * 4 > Number(row.n)
+          ? `SELECT kh FROM (SELECT ${CONNECTION_KEY_HASH} AS kh, oid FROM records_data) GROUP BY kh HAVING count(*) > 1 AND max(oid) >= ${below}`
+          : `SELECT kh FROM (SELECT ${CONNECTION_KEY_HASH} AS kh FROM records_data) ` +
+            `WHERE kh IN (SELECT ${CONNECTION_KEY_HASH} FROM records_data WHERE oid >= ${below}) GROUP BY kh HAVING count(*) > 1`
+      await this.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS ${keys}`)
+      await this.run(`INSERT INTO records_dup SELECT * FROM records_data WHERE NOT dup AND ${CONNECTION_KEY_HASH} IN (SELECT kh FROM dup_keys)`)
+      await this.run(`UPDATE records_dup SET dup = true WHERE NOT dup`)
+      await this.run(`UPDATE records_data SET dup = true WHERE NOT dup AND ${CONNECTION_KEY_HASH} IN (SELECT kh FROM dup_keys)`)
+      await this.run(`DROP TABLE dup_keys`)
+      await this.run(`INSERT OR REPLACE INTO meta VALUES ('dup_below', '${top + 1}')`)
+      await this.run('COMMIT')
+      phase('pull: shared connection keys marked')
+    } catch (error) {
+      await this.run('ROLLBACK').catch(() => undefined)
+      throw error
+    } finally {
+      await this.run('SET threads = 1')
     }
   }
 

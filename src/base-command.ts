@@ -5,7 +5,7 @@ import {runInterruptHooks} from './lib/interrupt.js'
 import {ExitCode, FlowlogError, InterruptedError, PartialFailureError, redact, UsageError} from './lib/errors.js'
 import type {TimeWindow} from './lib/records/time.js'
 import {didYouMean} from './lib/suggest.js'
-import {pullFirst, type SourceFlagValues} from './lib/sources/from-flags.js'
+import type {SourceFlagValues} from './lib/sources/from-flags.js'
 import type {Store} from './lib/store/store.js'
 import type {Line} from './lib/ui/lines.js'
 import {waitingMessage} from './lib/store/lock.js'
@@ -96,6 +96,8 @@ export abstract class BaseCommand extends Command {
     this.term.startSpinner(`pulling from ${flags.source}`)
     this.gracefulNow = true
     try {
+      // Loaded only when a command is given --source (the pull machinery is not needed otherwise).
+      const {pullFirst} = await import('./lib/sources/from-flags.js')
       const pulled = await pullFirst(this.home, flags, window, {
         signal: this.interrupted,
         onProgress: (p) => this.term.progress(`pulling: ${p.loaded} objects, ${p.records} records`),

@@ -16,10 +16,8 @@ import {defaultSort, runSearch} from '../lib/store/search-run.js'
 import {openStore} from '../lib/store/store.js'
 import {type RecordOutput, RecordWriter} from '../lib/ui/records.js'
 import {tableFlags, timeFlags} from '../lib/ui/flags.js'
-import {runSearchFollow} from '../lib/follow/search.js'
 import {loadNames} from '../lib/names.js'
 import {phase} from '../lib/profile.js'
-import {remoteSearch} from '../lib/sinks/remote.js'
 import {remoteFlags, remoteOptions} from '../lib/sinks/remote-flags.js'
 
 /** Whether stdout is a pipe (then DuckDB may write to /dev/stdout without truncating anything). */
@@ -115,10 +113,11 @@ an exact match.`
     for (const w of compiled.warnings) this.term.warn(w)
     for (const w of await checkSearchInput(this.home, {query: args.query, strict: flags.strict, fields, sortField: parseSort(flags.sort)?.field})) this.term.warn(w)
     if (flags.follow) await this.useOwnIndex()
-    if (flags.follow) return runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
+    // --follow and --remote load their modules only when asked for (start-up of every search, docs/architecture.md §4).
+    if (flags.follow) return (await import('../lib/follow/search.js')).runSearchFollow(this.term, this.home, compiled, window, {...flags, fields, json: this.jsonEnabled()})
     const sort = parseSort(flags.sort) ?? defaultSort(this.jsonEnabled() ? 'json' : flags.output, flags.limit)
     // --remote cloud-logs: the records come from Cloud Logs instead of the index (docs/sinks.md §8.3).
-    const remote = flags.remote ? await remoteSearch({...remoteOptions(flags), query: args.query, window, sort, limit: flags.limit, env: process.env, config: await readConfig(this.home), userAgent: `flowlog/${this.config.version}`}) : undefined
+    const remote = flags.remote ? await (await import('../lib/sinks/remote.js')).remoteSearch({...remoteOptions(flags), query: args.query, window, sort, limit: flags.limit, env: process.env, config: await readConfig(this.home), userAgent: `flowlog/${this.config.version}`}) : undefined
     if (remote?.capped) this.term.warn(`Cloud Logs returned its maximum of results: narrow --since/--until for the rest`)
     if (flags.source && !remote) await this.pullSourceFirst(flags, window, 'searching')
     // Names (for the table) load while the index opens and the query runs.

@@ -11,7 +11,6 @@ import {sourceFlags, windowFlags} from '../lib/sources/flags.js'
 import {checkQueryFields, requireKnownField} from '../lib/store/query-fields.js'
 import {openStore} from '../lib/store/store.js'
 import {strictFlag} from '../query-argv.js'
-import {remoteTop} from '../lib/sinks/remote.js'
 import {remoteFlags, remoteOptions} from '../lib/sinks/remote-flags.js'
 import {topTable} from '../lib/ui/aggregates.js'
 import {unicodeEnabled} from '../lib/ui/bars.js'
@@ -75,6 +74,7 @@ stderr says how many (docs/connections.md); --raw counts records.`
     let result: TopResult
     if (flags.remote) {
       // --remote cloud-logs: count what Cloud Logs holds (docs/sinks.md §8.3).
+      const {remoteTop} = await import('../lib/sinks/remote.js')
       const {capped, lucene: _lucene, ...counted} = await remoteTop({...remoteOptions(flags), query: flags.query, window, by: flags.by, limit: flags.limit, sort: flags.sort as 'flows' | 'bytes', env: process.env, config: await readConfig(this.home), userAgent: `flowlog/${this.config.version}`})
       if (capped) this.term.warn('Cloud Logs returned its maximum of results: narrow --since/--until for exact counts')
       result = {by: flags.by, ...counted}

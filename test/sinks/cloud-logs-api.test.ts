@@ -3,7 +3,8 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {LuceneUnsupportedError, queryToLucene} from '../../src/lib/query/lucene.js'
-import {cloudLogsAlertBody, ingressToApi, joinUrl, resolveCloudLogsApi} from '../../src/lib/sinks/cloud-logs-api.js'
+import {CLOUD_LOGS_API_URL_ENV, cloudLogsAlertBody, ingressToApi, joinUrl, resolveCloudLogsApi} from '../../src/lib/sinks/cloud-logs-api.js'
+import {alertSinkFlags, remoteFlags} from '../../src/lib/sinks/remote-flags.js'
 import {ROOT, runCli} from '../support/cli.js'
 import {createCloudLogsApi} from '../servers/cloud-logs-api.js'
 import {type FakeCloudLogs, startCloudLogs} from '../servers/ingest-cloud-logs.js'
@@ -84,6 +85,11 @@ describe('Cloud Logs API: URLs, alert bodies and the strict fake', () => {
     expect(resolveCloudLogsApi({}, {...env, FLOWLOG_CLOUD_LOGS_API_URL: 'http://127.0.0.1:8/api/'}, {}).baseUrl).to.equal('http://127.0.0.1:8/api')
     expect(() => resolveCloudLogsApi({}, env, {})).to.throw().with.property('exitCode', 3)
     expect(() => resolveCloudLogsApi({}, {FLOWLOG_CLOUD_LOGS_URL: 'http://127.0.0.1:9'}, {})).to.throw(/API key/).with.property('exitCode', 3)
+  })
+
+  it('the --cloud-logs-api-url help names the variable the client reads (remote-flags.ts keeps its own copy of the name)', () => {
+    expect(remoteFlags['cloud-logs-api-url'].description).to.contain(`(or ${CLOUD_LOGS_API_URL_ENV})`)
+    expect(alertSinkFlags['cloud-logs-api-url'].description).to.contain(`(or ${CLOUD_LOGS_API_URL_ENV})`)
   })
 
   it('alert bodies: immediate for one match, more_than (limit − 1) in a timeframe otherwise; no timeframe for 30s', () => {

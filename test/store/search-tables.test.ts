@@ -12,7 +12,8 @@ import {flattenRow} from '../../src/lib/records/row.js'
 import {parseTimestamp} from '../../src/lib/records/time.js'
 import {compileSearch} from '../../src/lib/store/query-search.js'
 import {copyLines, countMatches, searchRecords, type SearchSpec} from '../../src/lib/store/search.js'
-import {makeObject, makeRecords, makeV1Key} from '../support/fixtures.js'
+import {homeAt, makeObject, makeRecords, makeV1Key} from '../support/fixtures.js'
+import {openStore} from '../../src/lib/store/store.js'
 import {loadEntries, type Sandbox, sandbox, withReader} from './helpers.js'
 
 interface Expected {
@@ -110,6 +111,36 @@ describe('store: searching canonical and odd rows together', function () {
       const byTimeDesc = [...want].sort((a, b) => (b.ts ?? -Infinity) - (a.ts ?? -Infinity) || (a.okey < b.okey ? -1 : a.okey > b.okey ? 1 : 0) || a.idx - b.idx)
       expect(got).to.deep.equal(byTimeDesc.slice(0, 7).map((w) => w.line))
     })
+  })
+
+  it('the pull stores each object\'s rank in key order; with ranks missing (a pull under way) the order is the same', async () => {
+    const order = async () =>
+      withReader(s.homeDir, async (store) => {
+        const {spec: compiled} = compileSearch('')
+        const got: string[] = []
+        for await (const m of searchRecords(store, {...compiled, hasIrregular: true})) got.push(`${m.okey}#${m.idx}`)
+        const ranks = await store.all(`SELECT DISTINCT okey, krank FROM records ORDER BY okey`)
+        return {got, ranks: ranks.map((r) => r.krank)}
+      })
+    const stored = await order()
+    const keys = [...new Set(objects.map((o) => o.key))].sort()
+    expect(stored.ranks).to.deep.equal(keys.map((_k, i) => i + 1))
+    const w = await openStore(homeAt(s.homeDir))
+    try {
+      await w.run(`UPDATE objects SET krank = NULL WHERE key = ?`, [keys[0]])
+    } finally {
+      await w.close()
+    }
+    try {
+      expect(await order()).to.deep.equal(stored)
+    } finally {
+      const again = await openStore(homeAt(s.homeDir))
+      try {
+        await again.rankObjects()
+      } finally {
+        await again.close()
+      }
+    }
   })
 
   // A small limit takes the time-cutoff path (search.ts timeCutoff: the page looked for in a growing stretch of time):

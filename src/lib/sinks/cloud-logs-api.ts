@@ -10,6 +10,7 @@ import {DEFAULT_IAM_URL, isInsecureRemote, normaliseBaseUrl, resolveSinkSettings
  * Shapes follow the published SDK (IBM/logs-go-sdk `logsv0/logs_v0.go` CreateAlertOptions, `logs_v0_dataprime.go`
  * QueryOptions). Every path is appended to the base URL, so a base with a path (a proxy, the test fakes) keeps it.
  */
+/** Also named in remote-flags.ts (kept apart for start-up); a test checks that both say the same. */
 export const CLOUD_LOGS_API_URL_ENV = 'FLOWLOG_CLOUD_LOGS_API_URL'
 
 /** `base` + `/v1/…`, keeping the base URL's own path (`new URL(path, base)` would drop it). */

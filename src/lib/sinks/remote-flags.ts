@@ -1,7 +1,12 @@
 import {Flags} from '@oclif/core'
 
 import type {CloudLogsApiFlags} from './cloud-logs-api.js'
-import {CLOUD_LOGS_API_URL_ENV} from './cloud-logs-api.js'
+
+/**
+ * The environment variable of the Cloud Logs API URL (cloud-logs-api.ts reads it). Named here too, so that the flag
+ * declarations, which every search and top loads, do not load the HTTP client.
+ */
+const CLOUD_LOGS_API_URL_ENV = 'FLOWLOG_CLOUD_LOGS_API_URL'
 
 /** The flags of `--remote cloud-logs` (search, top): where the Cloud Logs API is (docs/sinks.md §8.3). */
 export const remoteFlags = {

@@ -328,6 +328,7 @@ export async function pullObjects(source: Source, store: Store, options: PullOpt
       phase('pull: loaded')
       // What this pull (or a killed one) loaded is checked for shared connection keys (docs/architecture.md §7).
       await store.markDuplicates()
+      await store.rankObjects()
     }
   } catch (error) {
     failure = error

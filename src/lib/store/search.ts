@@ -53,6 +53,8 @@ export const LINE_SQL = `(o.prefix || r.rec || o.suffix)`
 /** The line of a match `m` (its rec_raw and typed record columns) joined to its object `o`. */
 const MATCH_LINE_SQL = `(o.prefix || COALESCE(m.rec_raw, ${recExpression('m.')}) || o.suffix)`
 const RECORD_COLUMNS = RECORD_FIELDS.map((f) => `r."${f.name}"`).join(', ')
+/** The same for a page's row `x` (its rec_raw and record columns, read by row id). */
+const PAGE_LINE_SQL = `(o.prefix || COALESCE(x.rec_raw, ${recExpression('x.')}) || o.suffix)`
 
 /** Parse `FIELD[:asc|desc]`. */
 export function parseSort(text: string | undefined): SortSpec | undefined {
@@ -192,18 +194,46 @@ async function irregularMatches(store: Store, spec: SearchSpec, sort: SortSpec):
  * for rows that pass the filter), ordered and cut to the limit, then their lines (building a line costs more than any
  * filter, so only for the rows kept).
  */
-function regularMatchesSql(spec: SearchSpec, sort: SortSpec, limit: number, cutoff = ''): {sql: string; params: unknown[]} {
+function regularMatchesSql(store: Store, spec: SearchSpec, sort: SortSpec, limit: number, cutoff = ''): {sql: string; params: unknown[]} {
   const params: unknown[] = []
   const where = spec.where ? `(${spec.where.sql})` : 'TRUE'
   if (spec.where) params.push(...spec.where.params)
   const win = windowSql(spec.window, params) + cutoff
+  if (Number.isFinite(limit)) return pageSql(store, where, win, params, sort, limit)
   const order = orderSql(sort)
   const sql =
     `WITH m AS (SELECT r.oid, r.krank, r.idx, r.ts, ${sortValueSql(sort)} AS sortv, r.rec_raw, ${RECORD_COLUMNS} FROM records r ${joinObjects(where)}` +
     `WHERE NOT r.irregular AND ${where} AND ${win}` +
-    (Number.isFinite(limit) ? ` ORDER BY ${order} LIMIT ${limit}` : '') +
     `) SELECT ${MATCH_LINE_SQL} AS line, m.ts, o.key AS okey, m.idx, m.sortv FROM m JOIN objects o ON o.oid = m.oid ORDER BY ${mOrderSql(sort)}`
   return {sql, params}
+}
+
+/**
+ * A page (a finite limit) in two steps. First the page's rows are found reading only what the filter and the order
+ * need (row id, time, sort value, the object's rank): on records_data itself, beside the general rows of records_odd,
+ * when the filter reads only record columns; else on the view. Then the page's rows alone are read whole, by row id
+ * (the join hands their id range to the scans, which skip the other row groups), and their lines built.
+ */
+function pageSql(store: Store, where: string, win: string, params: unknown[], sort: SortSpec, limit: number): {sql: string; params: unknown[]} {
+  const narrow = `r.oid, r.idx, r.ts, ${sortValueSql(sort)} AS sortv`
+  let m: string
+  let all = params
+  if (readsDataOnly(where)) {
+    const ranks = store.ranksStored ? 'objects' : `(SELECT oid, row_number() OVER (ORDER BY key, source) AS krank FROM objects)`
+    m =
+      `SELECT c.*, k.krank FROM (SELECT ${narrow} FROM records_data r WHERE ${where} AND ${win} ` +
+      `UNION ALL SELECT ${narrow} FROM (${oddRowsSql()}) r WHERE NOT r.irregular AND ${where} AND ${win}) c JOIN ${ranks} k ON k.oid = c.oid`
+    all = [...params, ...params]
+  } else m = `SELECT ${narrow}, r.krank FROM records r ${joinObjects(where)}WHERE NOT r.irregular AND ${where} AND ${win}`
+  const cols = RECORD_FIELDS.map((f) => `"${f.name}"`).join(', ')
+  const rows =
+    `(SELECT oid, idx, CAST(NULL AS VARCHAR) AS rec_raw, ${cols} FROM records_data ` +
+    `UNION ALL SELECT oid, idx, rec_raw, ${cols} FROM records_odd WHERE NOT irregular)`
+  const sql =
+    `WITH m AS (SELECT * FROM (${m}) m ORDER BY ${mOrderSql(sort)} LIMIT ${limit}) ` +
+    `SELECT ${PAGE_LINE_SQL} AS line, m.ts, o.key AS okey, m.idx, m.sortv FROM m JOIN ${rows} x ON x.oid = m.oid AND x.idx = m.idx ` +
+    `JOIN objects o ON o.oid = m.oid ORDER BY ${mOrderSql(sort)}`
+  return {sql, params: all}
 }
 
 /** Columns of records_data: a filter naming only these (and no object column) can run on the table itself. */
@@ -263,7 +293,7 @@ export async function copyLines(store: Store, spec: SearchSpec, target: string):
   const sort = spec.sort ?? {field: 'time', desc: false}
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY
   if ((await irregularMatches(store, spec, sort)).length > 0) return undefined
-  const {sql, params} = regularMatchesSql(spec, sort, limit, await timeCutoff(store, spec, sort, limit))
+  const {sql, params} = regularMatchesSql(store, spec, sort, limit, await timeCutoff(store, spec, sort, limit))
   // One column, no header; delimiter and quote are control characters JSON never leaves unescaped, so no line is
   // quoted or altered.
   const copy = `COPY (SELECT line FROM (${sql})) TO '${target.replace(/'/g, "''")}' (FORMAT csv, HEADER false, DELIMITER '\x01', QUOTE '\x02', ESCAPE '\x02')`
@@ -302,7 +332,7 @@ export async function* searchRecords(store: Store, spec: SearchSpec): AsyncGener
   phase('irregular rows')
   const cutoff = await timeCutoff(store, spec, sort, limit)
   phase(`time cutoff${cutoff}`)
-  const {sql, params} = regularMatchesSql(spec, sort, limit, cutoff)
+  const {sql, params} = regularMatchesSql(store, spec, sort, limit, cutoff)
   if (process.env.FLOWLOG_PROFILE === 'sql') process.stderr.write(sql + '\n' + JSON.stringify(params) + '\n')
   const result = await store.connection.stream(sql, params as never)
   phase('query started')

@@ -51,7 +51,7 @@ function ddl(): string[] {
       records INTEGER, state VARCHAR, warnings VARCHAR, prefix VARCHAR, suffix VARCHAR, layout VARCHAR,
       account VARCHAR, region VARCHAR, zone VARCHAR, subnet_id VARCHAR, instance_id VARCHAR, vnic_id VARCHAR,
       record_type VARCHAR, hour_dir BIGINT, loaded_at BIGINT, total INTEGER, win_since BIGINT, win_until BIGINT, ${headerCols},
-      oid BIGINT, irregular INTEGER, PRIMARY KEY (source, key))`,
+      oid BIGINT, irregular INTEGER, krank BIGINT, PRIMARY KEY (source, key))`,
     // Records point at their object by a small integer (oid), not by its ~350-byte key. Canonical rows (README.md),
     // nearly all of them, hold only their typed record columns; the others, with their raw text and raw header
     // columns, are in records_odd.
@@ -71,32 +71,30 @@ function ddl(): string[] {
  * key; and two integers for fast plans: `oid` (join to objects on it, not on the long key) and `krank`, the object's
  * rank in key order (sort on it instead of okey: the same order, an integer comparison).
  */
-export function recordsViewSql(): string {
-  const ranked = `(SELECT *, row_number() OVER (ORDER BY key, source) AS krank FROM objects)`
+export function recordsViewSql(stored = false): string {
+  // krank: stored by rankObjects after each pull; computed here when some object has none yet (a pull under way).
+  const ranked = stored ? 'objects' : `(SELECT * EXCLUDE (krank), row_number() OVER (ORDER BY key, source) AS krank FROM objects)`
   return `${dataRowsSql(ranked)} UNION ALL ${oddRowsSql(ranked)}`
 }
 
 const recordSelect = (p: string) => RECORD_FIELDS.map((f) => `${p}"${f.name}"`).join(', ')
 
-/** The view's canonical rows (records_data), with `objects` (or a ranked copy of it giving krank). */
+/** The view's canonical rows (records_data), with `objects` (or a copy of it with krank computed). */
 function dataRowsSql(objects: string): string {
   return (
     `SELECT ob.key AS okey, d.idx, d.ts, false AS irregular, CAST(NULL AS VARCHAR) AS rec_raw, ${recExpression('d.')} AS rec, ` +
     `${recordSelect('d.')}, ${HEADER_FIELDS.map((f) => `ob."h_${f.name}" AS "${f.name}"`).join(', ')}, ` +
-    `ob.key AS "key", d.oid, ${objects === 'objects' ? 'NULL' : 'ob.krank'} AS krank, d.dup FROM records_data d JOIN ${objects} ob ON ob.oid = d.oid`
+    `ob.key AS "key", d.oid, ob.krank, d.dup FROM records_data d JOIN ${objects} ob ON ob.oid = d.oid`
   )
 }
 
-/**
- * The view's other rows (records_odd: general and irregular), the columns of the view; krank only with a ranked
- * `objects` (the window costs tens of milliseconds: the aggregations, which need no order, read them without it).
- */
+/** The view's other rows (records_odd: general and irregular), the columns of the view. */
 export function oddRowsSql(objects = 'objects'): string {
   return (
     `SELECT ob.key AS okey, x.idx, x.ts, x.irregular, x.rec_raw, COALESCE(x.rec_raw, ${recExpression('x.')}) AS rec, ` +
     `${recordSelect('x.')}, ` +
     `${HEADER_FIELDS.map((f) => `CASE WHEN x.hdr_raw THEN x."rh_${f.name}" ELSE ob."h_${f.name}" END AS "${f.name}"`).join(', ')}, ` +
-    `ob.key AS "key", x.oid, ${objects === 'objects' ? 'NULL' : 'ob.krank'} AS krank, CAST(NULL AS BOOLEAN) AS dup FROM records_odd x JOIN ${objects} ob ON ob.oid = x.oid`
+    `ob.key AS "key", x.oid, ob.krank, CAST(NULL AS BOOLEAN) AS dup FROM records_odd x JOIN ${objects} ob ON ob.oid = x.oid`
   )
 }
 
@@ -150,7 +148,7 @@ function toPlain(v: unknown): SqlValue {
 const OBJECT_COLUMNS = [
   'key', 'source', 'etag', 'size', 'mtime', 'records', 'state', 'warnings', 'prefix', 'suffix', 'layout',
   'account', 'region', 'zone', 'subnet_id', 'instance_id', 'vnic_id', 'record_type', 'hour_dir', 'loaded_at',
-  'total', 'win_since', 'win_until', ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'oid', 'irregular',
+  'total', 'win_since', 'win_until', ...HEADER_FIELDS.map((f) => `h_${f.name}`), 'oid', 'irregular', 'krank',
 ]
 const BIGINT_OBJECT_COLUMNS = new Set(['size', 'mtime', 'hour_dir', 'loaded_at', 'win_since', 'win_until', 'oid'])
 const INTEGER_OBJECT_COLUMNS = new Set(['records', 'total', 'irregular'])
@@ -218,6 +216,9 @@ export class Store {
     private readonly lock: Lock | undefined,
     readonly readOnly: boolean,
   ) {}
+
+  /** Every object had its rank (krank) stored when this session began (Store.connect: the view reads it then). */
+  ranksStored = false
 
   private loadLanes: {connection: DuckDBConnection; open: boolean}[] = []
   private loadBase = 0
@@ -288,8 +289,11 @@ export class Store {
     store.unhook = onInterrupt(() => connection.interrupt())
     if (!readOnly) await store.migrate()
     else await store.checkVersion()
-    // This version's view for this session, whatever view the file holds (a reader cannot replace it).
-    await connection.run(`CREATE OR REPLACE TEMP VIEW records AS ${recordsViewSql()}`)
+    // This version's view for this session, whatever view the file holds (a reader cannot replace it). The objects'
+    // order (krank) is read from the table when every object has it: a window over the objects costs tens of ms.
+    const [unranked] = await store.all(`SELECT count(*) AS n FROM objects WHERE krank IS NULL`)
+    store.ranksStored = Number(unranked.n) === 0
+    await connection.run(`CREATE OR REPLACE TEMP VIEW records AS ${recordsViewSql(store.ranksStored)}`)
     return store
   }
 
@@ -446,6 +450,17 @@ export class Store {
     }
   }
 
+  /**
+   * Store each object's rank in key order (krank: ties of a time sort are broken by it, docs/architecture.md §4), for
+   * the objects whose rank changed. Run after a load; until then the view computes the ranks itself.
+   */
+  async rankObjects(): Promise<void> {
+    await this.run(
+      `UPDATE objects SET krank = k.r FROM (SELECT oid, row_number() OVER (ORDER BY key, source) AS r FROM objects) k ` +
+        `WHERE objects.oid = k.oid AND objects.krank IS DISTINCT FROM k.r`,
+    )
+  }
+
   /** The rows with an oid below this were checked by markDuplicates (0: none). */
   async dupBelow(): Promise<number> {
     const [row] = await this.all(`SELECT CAST(value AS BIGINT) AS v FROM meta WHERE name = 'dup_below'`)
@@ -537,7 +552,7 @@ export class Store {
         e.keyFields.subnet_id as string | null, e.keyFields.instance_id as string | null, e.keyFields.vnic_id as string | null,
         e.keyFields.record_type as string | null, e.keyFields.hour_dir as number | null, now,
         e.total, meta.window?.since ?? null, meta.window?.until ?? null,
-        ...e.header, base + e.ord, e.irregular,
+        ...e.header, base + e.ord, e.irregular, null,
       ]
       values.forEach((v, i) => {
         const name = OBJECT_COLUMNS[i]

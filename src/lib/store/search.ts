@@ -53,8 +53,8 @@ export const LINE_SQL = `(o.prefix || r.rec || o.suffix)`
 /** The line of a match `m` (its rec_raw and typed record columns) joined to its object `o`. */
 const MATCH_LINE_SQL = `(o.prefix || COALESCE(m.rec_raw, ${recExpression('m.')}) || o.suffix)`
 const RECORD_COLUMNS = RECORD_FIELDS.map((f) => `r."${f.name}"`).join(', ')
-/** The same for a page's row `x` (its rec_raw and record columns, read by row id). */
-const PAGE_LINE_SQL = `(o.prefix || COALESCE(x.rec_raw, ${recExpression('x.')}) || o.suffix)`
+/** The same for a page's row `m` (its rec_raw and record columns, read by row id, and its object's prefix and suffix). */
+const PAGE_LINE_SQL = `(m.prefix || COALESCE(m.rec_raw, ${recExpression('m.')}) || m.suffix)`
 
 /** Parse `FIELD[:asc|desc]`. */
 export function parseSort(text: string | undefined): SortSpec | undefined {
@@ -216,23 +216,25 @@ function regularMatchesSql(store: Store, spec: SearchSpec, sort: SortSpec, limit
  */
 function pageSql(store: Store, where: string, win: string, params: unknown[], sort: SortSpec, limit: number): {sql: string; params: unknown[]} {
   const narrow = `r.oid, r.idx, r.ts, ${sortValueSql(sort)} AS sortv`
+  const ranks = store.ranksStored ? 'objects' : `(SELECT oid, row_number() OVER (ORDER BY key, source) AS krank FROM objects)`
   let m: string
   let all = params
   if (readsDataOnly(where)) {
-    const ranks = store.ranksStored ? 'objects' : `(SELECT oid, row_number() OVER (ORDER BY key, source) AS krank FROM objects)`
     m =
       `SELECT c.*, k.krank FROM (SELECT ${narrow} FROM records_data r WHERE ${where} AND ${win} ` +
       `UNION ALL SELECT ${narrow} FROM (${oddRowsSql()}) r WHERE NOT r.irregular AND ${where} AND ${win}) c JOIN ${ranks} k ON k.oid = c.oid`
     all = [...params, ...params]
   } else m = `SELECT ${narrow}, r.krank FROM records r ${joinObjects(where)}WHERE NOT r.irregular AND ${where} AND ${win}`
-  const cols = RECORD_FIELDS.map((f) => `"${f.name}"`).join(', ')
+  const cols = RECORD_FIELDS.map((f) => `r."${f.name}"`).join(', ')
+  // The page's rows only (a semi join with the page as its small side), with what their order and line need.
   const rows =
-    `(SELECT oid, idx, CAST(NULL AS VARCHAR) AS rec_raw, ${cols} FROM records_data ` +
-    `UNION ALL SELECT oid, idx, rec_raw, ${cols} FROM records_odd WHERE NOT irregular)`
+    `(SELECT r.oid, r.idx, r.ts, CAST(NULL AS VARCHAR) AS rec_raw, ${sortValueSql(sort)} AS sortv, ${cols} FROM records_data r ` +
+    `UNION ALL SELECT r.oid, r.idx, r.ts, r.rec_raw, ${sortValueSql(sort)} AS sortv, ${cols} FROM records_odd r WHERE NOT r.irregular)`
   const sql =
-    `WITH m AS (SELECT * FROM (${m}) m ORDER BY ${mOrderSql(sort)} LIMIT ${limit}) ` +
-    `SELECT ${PAGE_LINE_SQL} AS line, m.ts, o.key AS okey, m.idx, m.sortv FROM m JOIN ${rows} x ON x.oid = m.oid AND x.idx = m.idx ` +
-    `JOIN objects o ON o.oid = m.oid ORDER BY ${mOrderSql(sort)}`
+    `WITH p AS (SELECT oid, idx FROM (${m}) m ORDER BY ${mOrderSql(sort)} LIMIT ${limit}) ` +
+    `SELECT ${PAGE_LINE_SQL} AS line, m.ts, m.key AS okey, m.idx, m.sortv FROM ` +
+    `(SELECT x.*, k.krank, o.prefix, o.suffix, o.key FROM ${rows} x SEMI JOIN p USING (oid, idx) ` +
+    `JOIN objects o ON o.oid = x.oid JOIN ${ranks} k ON k.oid = x.oid) m ORDER BY ${mOrderSql(sort)}`
   return {sql, params: all}
 }
 

@@ -234,7 +234,9 @@ function pageSql(store: Store, where: string, win: string, params: unknown[], so
     `WITH p AS (SELECT oid, idx FROM (${m}) m ORDER BY ${mOrderSql(sort)} LIMIT ${limit}) ` +
     `SELECT ${PAGE_LINE_SQL} AS line, m.ts, m.key AS okey, m.idx, m.sortv FROM ` +
     `(SELECT x.*, k.krank, o.prefix, o.suffix, o.key FROM ${rows} x SEMI JOIN p USING (oid, idx) ` +
-    `JOIN objects o ON o.oid = x.oid JOIN ${ranks} k ON k.oid = x.oid) m ORDER BY ${mOrderSql(sort)}`
+    // The page's objects only: their prefix and suffix (the header, ~1.5 kB each) are not read for the others.
+    `JOIN (SELECT oid, prefix, suffix, key FROM objects WHERE oid IN (SELECT DISTINCT oid FROM p)) o ON o.oid = x.oid ` +
+    `JOIN ${ranks} k ON k.oid = x.oid) m ORDER BY ${mOrderSql(sort)}`
   return {sql, params: all}
 }
 

@@ -8,6 +8,7 @@ import {FolderSource} from '../../src/lib/sources/folder.js'
 import {pullObjects} from '../../src/lib/sources/pull.js'
 import {openStore, type Store} from '../../src/lib/store/store.js'
 import {homeAt, makeObject, makeRecord, makeV1Key, tempDir, writeBucketFile} from '../support/fixtures.js'
+import {sharedParsePool} from '../support/pool.js'
 
 export const T0 = Date.UTC(2026, 10, 29, 9, 0)
 
@@ -75,7 +76,7 @@ export async function buildIndex(objects: ObjectSpec[]): Promise<{home: Home; di
   const home = homeAt(homeDir.dir)
   const store = await openStore(home)
   try {
-    await pullObjects(new FolderSource(folder.dir), store, {workers: 1})
+    await pullObjects(new FolderSource(folder.dir), store, {pool: sharedParsePool()})
   } finally {
     await store.close()
   }

@@ -12,6 +12,7 @@ import {FolderSource} from '../../src/lib/sources/folder.js'
 import {pullObjects} from '../../src/lib/sources/pull.js'
 import {openStore, type Store} from '../../src/lib/store/store.js'
 import {homeAt, makeObject, makeRecord, makeV1Key, tempDir, VNIC_ID, writeBucketFolder} from '../support/fixtures.js'
+import {sharedParsePool} from '../support/pool.js'
 
 const T = (h: number, m: number, s = 0) => Date.UTC(2026, 0, 15, h, m, s)
 const VSI1 = '10.240.0.4'
@@ -86,7 +87,7 @@ describe('connections: the merge rule (same 5-tuple and action, overlapping wind
     const h = homeAt(home.dir)
     const w = await openStore(h)
     try {
-      await pullObjects(new FolderSource(bucket.dir), w, {workers: 1})
+      await pullObjects(new FolderSource(bucket.dir), w, {pool: sharedParsePool()})
     } finally {
       await w.close()
     }

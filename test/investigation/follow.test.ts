@@ -9,6 +9,7 @@ import {postSlack, validateWebhookUrl} from '../../src/lib/sinks/slack.js'
 import {FolderSource} from '../../src/lib/sources/folder.js'
 import {makeObject, makeRecord, makeV1Key, writeBucketFile} from '../support/fixtures.js'
 import {startSlack} from '../servers/slack.js'
+import {sharedParsePool} from '../support/pool.js'
 import {generateDataset, loadDataset, type LoadedHome} from './helpers.js'
 
 const HOUR = 3_600_000
@@ -91,7 +92,7 @@ describe('investigation: follow loop, search --follow and watch (in process)', f
           // Someone else pulls a new object while we sleep.
           writeNewObject(loaded.bucket, 3, [makeRecord({initiator_ip: '198.51.100.1'}, Date.now() - 1000)])
           const store = await openStore(loaded.home)
-          await pullObjects(source, store, {workers: 1}).finally(() => store.close())
+          await pullObjects(source, store, {pool: sharedParsePool()}).finally(() => store.close())
         }
         broken = sleeps === 2
       },

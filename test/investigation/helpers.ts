@@ -16,6 +16,7 @@ import {pullObjects} from '../../src/lib/sources/pull.js'
 import {openStore} from '../../src/lib/store/store.js'
 import {ROOT} from '../support/cli.js'
 import {homeAt, iso, makeObject, makeRecord, makeV1Key, tempDir, writeBucketFolder} from '../support/fixtures.js'
+import {sharedParsePool} from '../support/pool.js'
 
 export interface Dataset {
   objects: {key: string; doc: JsonObject}[]
@@ -119,7 +120,7 @@ export async function loadDataset(data: Dataset): Promise<LoadedHome> {
   const home = homeAt(h.dir)
   const store = await openStore(home)
   try {
-    await pullObjects(new FolderSource(b.dir), store, {workers: 1})
+    await pullObjects(new FolderSource(b.dir), store, {pool: sharedParsePool()})
   } finally {
     await store.close()
   }

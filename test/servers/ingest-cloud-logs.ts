@@ -115,9 +115,9 @@ export async function startCloudLogs(options: StartCloudLogsOptions): Promise<Fa
       await readLimited(req, 0).catch(() => undefined)
       return reply(415, {errors: [{code: 'unsupported_media_type', message: 'Content-Type must be application/json'}]})
     }
-    const fault = faults.next()
-    if (fault && 'drop' in fault && fault.drop === 'before-body') {
-      log.fault = describeFault(fault)
+    const early = faults.next()
+    if (early && 'drop' in early && early.drop === 'before-body') {
+      log.fault = describeFault(early)
       req.socket.destroy()
       return
     }
@@ -147,6 +147,7 @@ export async function startCloudLogs(options: StartCloudLogsOptions): Promise<Fa
         if (e[k] !== undefined && typeof e[k] !== 'string') return bad(`${k} must be a string`)
       }
     }
+    const fault = faults.byContent ? faults.forRequest(doc as Record<string, unknown>[]) : early
     if (fault) log.fault = describeFault(fault)
     if (fault && 'drop' in fault) {
       req.socket.destroy()

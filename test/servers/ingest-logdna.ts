@@ -7,7 +7,8 @@
  *   → 200 {"status":"ok","batchID":"…"}
  *
  * Fault schedules (429 with Retry-After, 503, dropped connections, slow answers, 207 partial success, 401, …) apply, in
- * order, to requests that passed the authentication and query-parameter checks. Every accepted line is recorded, so tests can assert exactly-once
+ * order, to requests that passed the authentication and query-parameter checks — or, with `byRequest`, by what each
+ * request carries, whatever the order requests arrive in. Every accepted line is recorded, so tests can assert exactly-once
  * delivery; lines of a request that got a fault, or whose client went away, are not recorded.
  */
 import {randomUUID} from 'node:crypto'
@@ -55,11 +56,30 @@ export interface AcceptedLine {
   truncated: boolean
 }
 
+/** A fault a `byRequest` schedule can give: any but a drop before the body (it decides once the body is read). */
+export type ContentFault = Exclude<IngestFault, {drop: 'before-body'}>
+
+/** What a `byRequest` schedule decides on: the request's own content, never its place in the arrival order. */
+export interface FaultRequest {
+  /** The request's lines (the parsed body's `lines`). */
+  lines: Record<string, unknown>[]
+  /**
+   * How many earlier requests carried one of these lines (the most for any one of them): 0 for a batch's first send,
+   * 1 for its first retry (or the resend of a 207's failed lines), and so on.
+   */
+  attempt: number
+}
+
 export interface FaultPlan {
   /** Faults for the 1st, 2nd, … valid request (undefined entries: normal). */
   faults?: (IngestFault | undefined)[]
   /** Or decided per valid request (0-based count), after the list is used up. */
   fault?: (n: number) => IngestFault | undefined
+  /**
+   * Or decided by each request's content once its body is read (so never a "before-body" drop), instead of the
+   * two above: the same requests get the same faults however many are in flight and in whatever order they arrive.
+   */
+  byRequest?: (request: FaultRequest) => ContentFault | undefined
 }
 
 export interface StartLogdnaOptions extends FaultPlan {
@@ -118,18 +138,37 @@ export function readLimited(req: IncomingMessage, limit: number): Promise<{body:
 export class Faults {
   private plan: FaultPlan
   private n = 0
+  /** How many requests carried each line (its JSON text), for `byRequest`. */
+  private readonly carried = new Map<string, number>()
   constructor(plan: FaultPlan) {
     this.plan = plan
   }
   set(plan: FaultPlan): void {
     this.plan = plan
     this.n = 0
+    this.carried.clear()
   }
+  /** The plan decides by request content (`byRequest`): `next` gives nothing, `forRequest` decides. */
+  get byContent(): boolean {
+    return this.plan.byRequest !== undefined
+  }
+  /** The fault of the next valid request, by arrival order (undefined with a `byRequest` plan). */
   next(): IngestFault | undefined {
+    if (this.plan.byRequest) return undefined
     const i = this.n++
     const list = this.plan.faults ?? []
     if (i < list.length) return list[i]
     return this.plan.fault?.(i - list.length)
+  }
+  /** The fault of a request with these lines, by its content (`byRequest` plans only). */
+  forRequest(lines: Record<string, unknown>[]): IngestFault | undefined {
+    const decide = this.plan.byRequest
+    if (!decide) return undefined
+    const texts = lines.map((l) => JSON.stringify(l))
+    let attempt = 0
+    for (const t of texts) attempt = Math.max(attempt, this.carried.get(t) ?? 0)
+    for (const t of texts) this.carried.set(t, (this.carried.get(t) ?? 0) + 1)
+    return decide({lines, attempt})
   }
 }
 
@@ -249,9 +288,9 @@ export async function startLogdna(options: StartLogdnaOptions): Promise<FakeLogd
     }
 
     // The fault for this request is taken here (a "before-body" drop resets the connection while the client writes).
-    const fault = faults.next()
-    if (fault && 'drop' in fault && fault.drop === 'before-body') {
-      log.fault = describeFault(fault)
+    const early = faults.next()
+    if (early && 'drop' in early && early.drop === 'before-body') {
+      log.fault = describeFault(early)
       req.socket.destroy()
       return
     }
@@ -291,6 +330,7 @@ export async function startLogdna(options: StartLogdnaOptions): Promise<FakeLogd
       }
     }
 
+    const fault = faults.byContent ? faults.forRequest(d.lines as Record<string, unknown>[]) : early
     if (fault) log.fault = describeFault(fault)
     if (fault && 'drop' in fault) {
       log.status = 0

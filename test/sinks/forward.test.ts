@@ -12,7 +12,7 @@ import {Ledger} from '../../src/lib/sinks/ledger.js'
 import {compileForwardQuery} from '../../src/lib/sinks/query.js'
 import {startIam} from '../servers/iam.js'
 import {startCloudLogs} from '../servers/ingest-cloud-logs.js'
-import {type FakeLogdna, startLogdna} from '../servers/ingest-logdna.js'
+import {type FakeLogdna, type ContentFault, startLogdna} from '../servers/ingest-logdna.js'
 import {allIds, CE_SAMPLE, SAMPLE_KEY, synthObjects, tempDir, TWO_RECORDS, writeObjects} from './helpers.js'
 
 const KEY = 'ingest-key-abcdef123456'
@@ -86,26 +86,33 @@ describe('sinks: forward pipeline (folder source → fake Log Analysis)', functi
   })
 
   it('faults on a schedule (429 with Retry-After, 503, drops, 207) still deliver every record exactly once', async () => {
-    const objects = synthObjects({objects: 40, recordsPerObject: 25})
+    // A fixed window: the same objects, hence the same batches, on every run.
+    const objects = synthObjects({objects: 40, recordsPerObject: 25, end: Date.UTC(2026, 0, 15, 12, 0)})
     writeObjects(src, objects)
+    // The schedule is decided by what each request carries, not by when it arrives (three are in flight at once): a
+    // batch's first send gets the fault of its place in the data, its first retry fails again for every fourth batch,
+    // later attempts go through. So each batch meets at most two faults, whatever the interleaving.
+    const ordinal = new Map(allIds(objects).map((id, i) => [id, i]))
+    const batchOf = (lines: Record<string, unknown>[]) =>
+      Math.floor(Math.min(...lines.map((l) => ordinal.get((l.meta as {record_id: string}).record_id)!)) / 50)
+    const firstSend: (ContentFault | undefined)[] = [{status: 429, retryAfter: 1}, {status: 503}, {drop: 'after-body'}, {partial: (i) => (i % 3 === 0 ? 500 : 200)}]
     fake = await startLogdna({
       ingestionKeys: [KEY],
-      fault: (n) =>
-        n % 5 === 0
-          ? {status: 429, retryAfter: 1}
-          : n % 5 === 1
-            ? {status: 503}
-            : n % 5 === 2
-              ? {drop: 'after-body'}
-              : n % 7 === 3
-                ? {partial: (i) => (i % 3 === 0 ? 500 : 200)}
-                : undefined,
+      byRequest: ({lines, attempt}) => {
+        const b = batchOf(lines)
+        if (attempt === 0) return firstSend[b % 5]
+        if (attempt === 1 && b % 4 === 0) return {status: 503}
+        return undefined
+      },
     })
     const sleeps: number[] = []
     const r = await run({batchLines: 50, concurrency: 3}, {sleep: async (ms) => void sleeps.push(ms)})
     expect(r.failures).to.deep.equal([])
     expect(r.retries).to.be.greaterThan(10)
     expect(sleeps.filter((s) => s >= 1000).length).to.be.greaterThan(0)
+    // Every kind of fault was met.
+    const met = new Set(fake.requests.map((q) => q.fault))
+    for (const kind of ['status 429', 'status 503', 'drop after-body', 'partial']) expect(met, kind).to.include(kind)
     const counts = fake.counts()
     expect(counts.size).to.equal(1000)
     expect([...counts.values()].every((c) => c === 1)).to.equal(true)

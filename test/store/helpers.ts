@@ -3,6 +3,7 @@ import {FolderSource} from '../../src/lib/sources/folder.js'
 import {type PullOptions, type PullSummary, pullObjects} from '../../src/lib/sources/pull.js'
 import {openStore, type Store} from '../../src/lib/store/store.js'
 import {type FolderEntry, homeAt, tempDir, writeBucketFolder} from '../support/fixtures.js'
+import {sharedParsePool} from '../support/pool.js'
 
 /** A temp FLOWLOG_HOME and a bucket-like folder next to it. */
 export interface Sandbox {
@@ -17,11 +18,15 @@ export function sandbox(): Sandbox {
   return {root: t.dir, homeDir: `${t.dir}/home`, folder: `${t.dir}/bucket`, cleanup: t.cleanup}
 }
 
-/** Pull `folder` into the index at `homeDir` with the real pipeline (worker threads, transactions). */
+/**
+ * Pull `folder` into the index at `homeDir` with the real pipeline (worker threads, transactions): the process's
+ * shared parse worker unless `options` asks for its own workers.
+ */
 export async function pullFolder(homeDir: string, folder: string, options: PullOptions = {}): Promise<PullSummary> {
   const store = await openStore(homeAt(homeDir))
   try {
-    return await pullObjects(new FolderSource(folder), store, {workers: 1, ...options})
+    const workers = options.workers === undefined && options.pool === undefined ? {pool: sharedParsePool()} : {workers: 1}
+    return await pullObjects(new FolderSource(folder), store, {...workers, ...options})
   } finally {
     await store.close()
   }
